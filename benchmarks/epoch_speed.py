@@ -1,0 +1,144 @@
+"""Seconds per training epoch: the reference against PyTorch on the CPU, interleaved in one run.
+
+Both train the same 784-512-256-10 ReLU MLP, float32, minibatch SGD with momentum 0.9 and L2,
+on the same 50,000 inputs (random data of Fashion-MNIST's shape: speed does not depend on the
+values). Epochs alternate between the two so that machine noise hits both alike; the figures are
+medians, and the ratio is reference / PyTorch (below 1 means the reference is faster).
+A second figure is the fraction of this machine's float32 GEMM peak that a reference epoch reaches.
+
+    python benchmarks/epoch_speed.py [--epochs 5] [--batch 64 128 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from reference.model import MLP  # noqa: E402
+from reference.optim import SGD  # noqa: E402
+
+SIZES = (784, 512, 256, 10)
+N = 50_000
+LR, MOMENTUM, REG = 0.01, 0.9, 1e-4
+
+
+def blas_info() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        return "; ".join(f"{p['internal_api']} {p.get('version')} core={p.get('architecture')} "
+                         f"threads={p['num_threads']}" for p in pools)
+    except ImportError:
+        cfg = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{cfg.get('name')} {cfg.get('version')} (threadpoolctl absent: core type unknown)"
+
+
+def gemm_peak(dtype=np.float32, n: int = 2048, repeats: int = 7) -> float:
+    """Best-of float32 GEMM rate in FLOP/s on square matrices."""
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
+    b = a.T.copy()
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best
+
+
+def epoch_flops(batch: int) -> float:
+    """Matmul FLOPs of one epoch: forward, weight gradients, and input gradients above layer 1."""
+    per_sample = sum(2 * i * o for i, o in zip(SIZES[:-1], SIZES[1:]))  # forward
+    per_sample += per_sample  # weight gradients
+    per_sample += sum(2 * i * o for i, o in zip(SIZES[1:-1], SIZES[2:]))  # grads of hidden acts
+    return per_sample * N
+
+
+def reference_epoch(model: MLP, opt: SGD, x, y, batch: int, rng) -> float:
+    t = time.perf_counter()
+    order = rng.permutation(N)
+    xs, ys = x[order], y[order]
+    for s in range(0, N, batch):
+        _, grads = model.loss_and_grads(xs[s:s + batch], ys[s:s + batch], REG)
+        opt.step(model.params, grads, LR)
+    return time.perf_counter() - t
+
+
+def torch_setup():
+    import torch
+    torch.manual_seed(0)
+    layers = []
+    for i, (a, b) in enumerate(zip(SIZES[:-1], SIZES[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if i < len(SIZES) - 2:
+            layers.append(torch.nn.ReLU())
+    net = torch.nn.Sequential(*layers)
+    opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=REG)
+    return torch, net, opt
+
+
+def torch_epoch(torch, net, opt, x, y, batch: int, gen) -> float:
+    loss_fn = torch.nn.functional.cross_entropy
+    t = time.perf_counter()
+    order = torch.randperm(N, generator=gen)
+    xs, ys = x[order], y[order]
+    for s in range(0, N, batch):
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(net(xs[s:s + batch]), ys[s:s + batch])
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--batch", type=int, nargs="+", default=[64, 128, 256])
+    args = ap.parse_args()
+
+    rng = np.random.default_rng(0)
+    x = rng.random((N, SIZES[0]), dtype=np.float32)
+    y = rng.integers(0, SIZES[-1], N)
+    try:
+        torch, _, _ = torch_setup()
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+        torch_note = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    except ImportError:
+        torch = None
+        torch_note = "PyTorch not installed: reference figures only"
+    peak = gemm_peak()
+    print(f"BLAS: {blas_info()}")
+    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; {torch_note}")
+    print(f"float32 GEMM peak (2048^3, best of 7): {peak / 1e9:.0f} GFLOP/s")
+    print(f"model {'-'.join(map(str, SIZES))}, {N} samples/epoch, SGD momentum {MOMENTUM}, "
+          f"L2 {REG}; median of {args.epochs} epochs each, interleaved\n")
+    print(f"{'batch':>5} {'reference s':>12} {'pytorch s':>10} {'ratio':>6} {'% GEMM peak':>12}")
+    for batch in args.batch:
+        model = MLP(SIZES[0], SIZES[1:-1], SIZES[-1], "relu", seed=0)
+        opt = SGD(MOMENTUM)
+        ours, theirs = [], []
+        if torch is not None:
+            torch_mod, net, topt = torch_setup()
+            gen = torch_mod.Generator().manual_seed(0)
+        for _ in range(args.epochs + 1):  # the first epoch of each warms up and is dropped
+            ours.append(reference_epoch(model, opt, x, y, batch, rng))
+            if torch is not None:
+                theirs.append(torch_epoch(torch_mod, net, topt, tx, ty, batch, gen))
+        ref = statistics.median(ours[1:])
+        frac = epoch_flops(batch) / ref / peak
+        if theirs:
+            pt = statistics.median(theirs[1:])
+            print(f"{batch:>5} {ref:>12.3f} {pt:>10.3f} {ref / pt:>6.2f} {frac:>11.0%}")
+        else:
+            print(f"{batch:>5} {ref:>12.3f} {'-':>10} {'-':>6} {frac:>11.0%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""A multilayer perceptron for classification, with backprop written by hand.
+
+Shapes, for a batch of N inputs of dimension D and C classes, with hidden sizes H1, H2, ...:
+    X       (N, D)          inputs, float32 for training, float64 for gradient checks
+    W_i     (fan_in, fan_out), e.g. W1 (D, H1), ..., W_L (H_{L-1}, C)
+    b_i     (fan_out,)
+    logits  (N, C)          the last layer has no activation
+The loss is the mean softmax cross-entropy plus the L2 penalty ``0.5 * reg * sum_i ||W_i||^2``
+over weights only (biases are not regularized); its gradient in ``W_i`` is ``reg * W_i``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .activations import ACTIVATIONS
+
+
+def l2_penalty(params: dict[str, np.ndarray], reg: float) -> float:
+    """``0.5 * reg * sum ||W||^2`` over the weight matrices: the one L2 convention used here."""
+    return 0.5 * reg * sum(float(np.vdot(w, w)) for k, w in params.items() if k.startswith("W"))
+
+
+class MLP:
+    """``len(hidden_sizes) + 1`` affine layers with ``activation`` between them."""
+
+    def __init__(self, input_dim: int, hidden_sizes: Sequence[int], num_classes: int,
+                 activation: str = "relu", seed: int = 0, dtype: type = np.float32) -> None:
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; one of {sorted(ACTIVATIONS)}")
+        self.sizes = [int(input_dim), *map(int, hidden_sizes), int(num_classes)]
+        self.hidden_sizes = self.sizes[1:-1]
+        self.activation = activation
+        self.act = ACTIVATIONS[activation]
+        rng = np.random.default_rng(seed)
+        self.params: dict[str, np.ndarray] = {}
+        for i, (fan_in, fan_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
+            self.params[f"W{i}"] = (rng.standard_normal((fan_in, fan_out))
+                                    * (self.act.gain / np.sqrt(fan_in))).astype(dtype)
+            self.params[f"b{i}"] = np.zeros(fan_out, dtype)
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.sizes) - 1
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.params["W1"].dtype
+
+    def astype(self, dtype: type) -> "MLP":
+        """The same model with parameters cast to ``dtype`` (float64 for gradient checks)."""
+        other = object.__new__(MLP)
+        other.__dict__.update(self.__dict__)
+        other.params = {k: v.astype(dtype) for k, v in self.params.items()}
+        return other
+
+    def _forward(self, X: np.ndarray) -> list[np.ndarray]:
+        """Every layer's output, input first and logits last."""
+        outs = [X]
+        for i in range(1, self.num_layers + 1):
+            z = outs[-1] @ self.params[f"W{i}"]
+            z += self.params[f"b{i}"]
+            outs.append(self.act.forward(z) if i < self.num_layers else z)
+        return outs
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """Logits ``(N, C)``."""
+        return self._forward(X.astype(self.dtype, copy=False))[-1]
+
+    def predict(self, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+        """Predicted labels ``(N,)``, computed in batches to bound memory."""
+        return np.concatenate([self.forward(X[i:i + batch_size]).argmax(axis=1)
+                               for i in range(0, len(X), batch_size)]) if len(X) else \
+            np.zeros(0, np.int64)
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray, reg: float = 0.0,
+                 batch_size: int = 8192) -> tuple[float, float]:
+        """``(loss, accuracy)`` on a labelled set, in one forward pass over it."""
+        total, correct = 0.0, 0
+        for i in range(0, len(X), batch_size):
+            logits = self.forward(X[i:i + batch_size])
+            correct += int(np.sum(logits.argmax(axis=1) == y[i:i + batch_size]))
+            total += _cross_entropy(logits, y[i:i + batch_size])[0] * len(logits)
+        return total / len(X) + l2_penalty(self.params, reg), correct / len(X)
+
+    def loss(self, X: np.ndarray, y: np.ndarray, reg: float = 0.0) -> float:
+        """Mean cross-entropy plus L2 penalty, without gradients."""
+        return _cross_entropy(self.forward(X), y)[0] + l2_penalty(self.params, reg)
+
+    def loss_and_grads(self, X: np.ndarray, y: np.ndarray,
+                       reg: float = 0.0) -> tuple[float, dict[str, np.ndarray]]:
+        """The loss and its gradient with respect to every parameter; parameters are unchanged."""
+        outs = self._forward(X.astype(self.dtype, copy=False))
+        loss, grad = _cross_entropy(outs[-1], y, want_grad=True)
+        grads: dict[str, np.ndarray] = {}
+        for i in range(self.num_layers, 0, -1):
+            W = self.params[f"W{i}"]
+            grads[f"W{i}"] = outs[i - 1].T @ grad
+            if reg:
+                grads[f"W{i}"] += reg * W
+            grads[f"b{i}"] = grad.sum(axis=0)
+            if i > 1:  # the input layer needs no gradient with respect to X
+                grad = self.act.backward(grad @ W.T, outs[i - 1])
+        return loss + l2_penalty(self.params, reg), grads
+
+
+def _cross_entropy(logits: np.ndarray, y: np.ndarray,
+                   want_grad: bool = False) -> tuple[float, np.ndarray | None]:
+    """Mean softmax cross-entropy of ``logits (N, C)`` against labels ``y (N,)``, computed stably.
+
+    With ``want_grad``, also its gradient in the logits, ``(softmax - onehot) / N``.
+    ``logits`` is overwritten (it becomes that gradient).
+    """
+    n, rows = len(y), np.arange(len(y))
+    logits -= logits.max(axis=1, keepdims=True)
+    correct = logits[rows, y].astype(np.float64)
+    np.exp(logits, out=logits)
+    sums = logits.sum(axis=1, keepdims=True)
+    loss = float(np.mean(np.log(sums[:, 0], dtype=np.float64) - correct))
+    if not want_grad:
+        return loss, None
+    logits /= sums
+    logits[rows, y] -= 1
+    logits /= n
+    return loss, logits

@@ -1,0 +1,58 @@
+"""Minibatch SGD with optional momentum, and learning-rate schedules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class SGD:
+    """``θ ← θ − lr·g``, or with momentum μ: ``v ← μ·v − lr·g; θ ← θ + v``.
+
+    ``step`` updates the parameters in place and consumes ``grads`` (they are scaled in place).
+    """
+
+    def __init__(self, momentum: float = 0.0) -> None:
+        self.momentum = momentum
+        self.velocity: dict[str, np.ndarray] = {}
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float) -> None:
+        for name, g in grads.items():
+            g *= lr
+            if not self.momentum:
+                params[name] -= g
+                continue
+            v = self.velocity.get(name)
+            if v is None:
+                v = self.velocity[name] = np.zeros_like(g)
+            v *= self.momentum
+            v -= g
+            params[name] += v
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Learning rate per epoch (0-based).
+
+    ``exponential``: ``lr · rate^epoch``; ``step``: ``lr · rate^(epoch // step_every)``;
+    ``constant``: ``lr``.
+    """
+
+    lr: float
+    kind: str = "exponential"
+    rate: float = 0.95
+    step_every: int = 10
+
+    KINDS = ("constant", "exponential", "step")
+
+    def __post_init__(self) -> None:
+        if self.kind not in self.KINDS:
+            raise ValueError(f"unknown lr decay {self.kind!r}; one of {self.KINDS}")
+
+    def __call__(self, epoch: int) -> float:
+        if self.kind == "exponential":
+            return self.lr * self.rate**epoch
+        if self.kind == "step":
+            return self.lr * self.rate ** (epoch // self.step_every)
+        return self.lr
