@@ -27,12 +27,14 @@ def _fetch(url: str, dest: Path, how_to_get: str) -> None:
         raise DataError(f"could not download {url}: {exc}\n{how_to_get}") from exc
 
 
-def get_fashion_mnist(dest: Path | None = None, base_url: str = fashion_mnist.URL,
+def get_fashion_mnist(dest: Path | None = None, url: str | None = None,
                       sha256: dict[str, str] = fashion_mnist.SHA256) -> Path:
     """Download the four files into ``dest`` (default: the user cache), verified, and return it.
 
-    Each file lands under its final name only once its decompressed bytes match ``sha256``.
+    ``url`` is the directory URL of a mirror (default: upstream's). Each file lands under its
+    final name only once its decompressed bytes match ``sha256``.
     """
+    base_url = url or fashion_mnist.URL
     dest = dest or cache_root() / fashion_mnist.NAME
     dest.mkdir(parents=True, exist_ok=True)
     for base in fashion_mnist.FILES.values():
@@ -52,9 +54,10 @@ def get_fashion_mnist(dest: Path | None = None, base_url: str = fashion_mnist.UR
     return dest
 
 
-def get_cifar10(dest: Path | None = None, url: str = cifar10.URL,
+def get_cifar10(dest: Path | None = None, url: str | None = None,
                 md5: str = cifar10.TARBALL_MD5) -> Path:
-    """Download the official tarball into ``dest`` (default: the user cache), verified."""
+    """Download the official tarball (or ``url``, a mirror's) into ``dest``, verified."""
+    url = url or cifar10.URL
     dest = dest or cache_root() / cifar10.NAME
     dest.mkdir(parents=True, exist_ok=True)
     final = dest / cifar10.TARBALL

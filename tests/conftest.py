@@ -1,0 +1,32 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fakedata import write_fashion_mnist  # noqa: E402
+
+REAL_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path, monkeypatch):
+    """No test reads the user's cache or data directories, or sees the Debian copy by accident."""
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("HARNESS_DATA", raising=False)
+    monkeypatch.setattr("harness.data.locate.DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
+
+
+@pytest.fixture
+def fmnist_dir(tmp_path) -> Path:
+    return write_fashion_mnist(tmp_path / "fmnist")
+
+
+def real_fashion_mnist() -> Path:
+    if not all((REAL_FASHION_MNIST / f"{n}.gz").is_file() for n in (
+            "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")):
+        pytest.skip(f"the real Fashion-MNIST is not in {REAL_FASHION_MNIST} "
+                    "(apt-get install dataset-fashion-mnist)")
+    return REAL_FASHION_MNIST
