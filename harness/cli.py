@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .data import DATASETS, DataError
+from .grading.rubric import RubricError
 
 
 def _run_reference(args: argparse.Namespace) -> int:
@@ -18,6 +19,46 @@ def _run_reference(args: argparse.Namespace) -> int:
                   do_search=args.search, epochs=args.epochs, max_seconds=args.max_seconds)
     if args.json:
         print(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .grading.pipeline import grade
+    from .grading.results import summary_text
+
+    gradescope = args.gradescope
+    if gradescope == "":
+        gradescope = Path(args.out or Path("reports") / Path(args.submission).name) / \
+            "gradescope" / "results.json"
+    res = grade(args.submission, dataset=args.dataset, data_dir=args.data_dir,
+                rubric_path=args.rubric, out=args.out, quick=args.quick, seed=args.seed,
+                extra_checks=tuple(args.check), gradescope=gradescope,
+                report=not args.no_report)
+    if args.json:
+        print(json.dumps(res, indent=2, default=str))
+    else:
+        print(summary_text(res))
+        where = Path(args.out) if args.out else Path("reports") / res["submission"]
+        print(f"results: {where / 'results.json'}" + ("" if args.no_report else
+                                                       f"; report: {where / 'report.html'}"))
+    return 0 if all(c["passed"] for c in res["checks"]) else 1
+
+
+def _init(args: argparse.Namespace) -> int:
+    import jinja2
+
+    from .report import TEMPLATES
+
+    target = Path(args.directory)
+    plugin = target / "harness_plugin.py"
+    if plugin.exists() and not args.force:
+        print(f"harness: {plugin} exists; use --force to overwrite it", file=sys.stderr)
+        return 2
+    target.mkdir(parents=True, exist_ok=True)
+    template = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                                  keep_trailing_newline=True).get_template("harness_plugin.py.j2")
+    plugin.write_text(template.render(name=target.resolve().name, path=str(target)))
+    print(f"wrote {plugin}: fill in the hooks, then run `harness grade {target} --quick`")
     return 0
 
 
@@ -54,6 +95,30 @@ def build_parser() -> argparse.ArgumentParser:
     ref.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     ref.set_defaults(func=_run_reference)
 
+    gr = sub.add_parser("grade", help="grade a submission directory")
+    gr.add_argument("submission", help="submission directory (or 'reference')")
+    gr.add_argument("--dataset", choices=DATASETS, default="fashion-mnist")
+    gr.add_argument("--data-dir", help="directory holding the dataset files")
+    gr.add_argument("--rubric", help="rubric TOML (default: the one shipped with harness)")
+    gr.add_argument("--out", help="output directory (default: reports/<submission name>)")
+    gr.add_argument("--quick", action="store_true",
+                    help="the fast self-check: model, loss, gradients, optimizer, a short "
+                         "training and the checkpoint round trip")
+    gr.add_argument("--seed", type=int, default=0)
+    gr.add_argument("--json", action="store_true", help="print results.json on stdout")
+    gr.add_argument("--gradescope", nargs="?", const="", default=None, metavar="PATH",
+                    help="also write Gradescope's results.json (default PATH: "
+                         "OUT/gradescope/results.json)")
+    gr.add_argument("--check", action="append", default=[], metavar="MODULE",
+                    help="an extra check plugin module (repeatable)")
+    gr.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    gr.set_defaults(func=_grade)
+
+    init = sub.add_parser("init", help="write a commented plugin template into DIR")
+    init.add_argument("directory")
+    init.add_argument("--force", action="store_true")
+    init.set_defaults(func=_init)
+
     data = sub.add_parser("data", help="dataset utilities")
     data_sub = data.add_subparsers(dest="data_command", required=True)
     get = data_sub.add_parser("get", help="download and verify the official files")
@@ -74,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except DataError as exc:
+    except (DataError, RubricError) as exc:
         print(f"harness: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

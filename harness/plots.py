@@ -55,3 +55,65 @@ def png_bytes(fig: plt.Figure) -> bytes:
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     return buf.getvalue()
+
+
+def weight_grid(w1: np.ndarray, image_shape: tuple[int, ...], max_units: int = 64) -> plt.Figure:
+    """The first layer's incoming weights, one image per hidden unit.
+
+    ``w1`` is ``(D, H)``; ``image_shape`` is ``(28, 28)`` (grey) or ``(3, 32, 32)`` (colour,
+    channels first as in the CIFAR-10 files). Each image is scaled to its own range.
+    """
+    units = min(w1.shape[1], max_units)
+    cols = int(np.ceil(np.sqrt(units)))
+    rows = int(np.ceil(units / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 0.9))
+    for i, ax in enumerate(np.atleast_1d(axes).ravel()):
+        ax.axis("off")
+        if i >= units:
+            continue
+        w = w1[:, i].reshape(image_shape)
+        w = (w - w.min()) / (np.ptp(w) or 1.0)
+        if len(image_shape) == 3:
+            ax.imshow(np.transpose(w, (1, 2, 0)))
+        else:
+            ax.imshow(w, cmap="gray")
+    fig.subplots_adjust(wspace=0.05, hspace=0.05, left=0.01, right=0.99, top=0.99, bottom=0.01)
+    return fig
+
+
+def confusion(matrix: np.ndarray, classes: Sequence[str]) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(6.4, 5.4), layout="constrained")
+    im = ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(classes)), classes, fontsize=8)
+    ax.set(xlabel="predicted", ylabel="true")
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (i, j), v in np.ndenumerate(matrix):
+        ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
+                color="white" if v > threshold else "black")
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    return fig
+
+
+def search_heatmaps(trials: Sequence[dict]) -> plt.Figure:
+    """Validation accuracy over learning rate × L2 strength, one panel per hidden size."""
+    hiddens = sorted({tuple(t["hidden_sizes"]) for t in trials})
+    lrs = sorted({t["lr"] for t in trials})
+    regs = sorted({t["reg"] for t in trials})
+    fig, axes = plt.subplots(1, len(hiddens), figsize=(3.6 * len(hiddens), 3.0),
+                             layout="constrained", squeeze=False)
+    for ax, hidden in zip(axes[0], hiddens):
+        grid = np.full((len(regs), len(lrs)), np.nan)
+        for t in trials:
+            if tuple(t["hidden_sizes"]) == hidden:
+                grid[regs.index(t["reg"]), lrs.index(t["lr"])] = t["val_acc"]
+        im = ax.imshow(grid, cmap="viridis", aspect="auto")
+        ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs])
+        ax.set_yticks(range(len(regs)), [f"{v:g}" for v in regs])
+        ax.set(xlabel="learning rate", ylabel="L2 strength",
+               title="hidden " + "-".join(map(str, hidden)))
+        for (i, j), v in np.ndenumerate(grid):
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.3f}", ha="center", va="center", fontsize=8, color="white")
+        fig.colorbar(im, ax=ax, shrink=0.8)
+    return fig

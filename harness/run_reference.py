@@ -11,12 +11,16 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
 from reference import checkpoint, evaluate, search
 from reference.train import TrainConfig, train
 
 from . import __version__, plots
 from .data import DEFAULT_VAL_SIZE, load_dataset, to_unit, train_val_split
+from .grading import metrics
 from .progress import epoch_line, fmt_seconds, say
+from .report import write_reference_report
 
 # Budgets chosen to clear the bar on a 2-core machine with room to spare; see the README.
 CONFIGS = {
@@ -78,9 +82,11 @@ def run(dataset: str = "fashion-mnist", data_dir: str | None = None, out: str | 
     trained = time.perf_counter()
 
     # Reload from disk into a fresh model: what is scored is what was saved.
-    test_acc = evaluate.test_accuracy(ckpt, to_unit(data.x_test), data.y_test)
-    _, _, meta = checkpoint.load(ckpt)
+    predictions = evaluate.predict(ckpt, to_unit(data.x_test))
+    test_acc = float(np.mean(predictions == data.y_test))
+    model, _, meta = checkpoint.load(ckpt)
     finished = time.perf_counter()
+    confusion = metrics.confusion_matrix(data.y_test, predictions, data.num_classes)
 
     summary = {
         "harness_version": __version__,
@@ -98,12 +104,16 @@ def run(dataset: str = "fashion-mnist", data_dir: str | None = None, out: str | 
         "search": search_summary,
         "seconds": {"load": round(loaded - started, 3), "train": round(trained - loaded, 3),
                     "test": round(finished - trained, 3), "total": round(finished - started, 3)},
+        "per_class": metrics.per_class(confusion, data.classes),
+        "confusion_matrix": confusion.tolist(),
         "history": result.history,
     }
     (out / "results.json").write_text(json.dumps(summary, indent=2))
     plots.save(plots.curves(result.history, title=f"reference on {data.name}"),
                out / "curves.png")
+    write_reference_report(summary, model.params["W1"], data.image_shape, confusion,
+                           data.classes, out / "report.html")
     say(f"test accuracy {test_acc:.4f} (best validation {result.best_val_acc:.4f} at epoch "
         f"{result.best_epoch}); {fmt_seconds(summary['seconds']['total'])} in all; "
-        f"results in {out / 'results.json'}")
+        f"results in {out / 'results.json'}, report in {out / 'report.html'}")
     return summary

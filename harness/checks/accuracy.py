@@ -1,0 +1,50 @@
+"""Test accuracy: computed by the harness from the saved model's predictions on the test images,
+scored against the rubric's tiers for the dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness import numerics
+
+from . import Check, Outcome, checkimpl
+
+
+class AccuracyCheck(Check):
+    name = "accuracy"
+    title = "Test accuracy of the saved model"
+    part = "test"
+    order = 85
+    quick = False
+    requires = ("harness_load_checkpoint", "harness_predict", "harness_get_params")
+
+    def run(self, ctx) -> Outcome:
+        path = ctx.artifacts.get("checkpoint")
+        if path is None or not path.exists():
+            return Outcome(False, "no checkpoint from training to evaluate")
+        ctx.proc.restart()
+        model = ctx.call("harness_load_checkpoint", checkpoint_path=str(path))
+        predictions = np.asarray(ctx.call("harness_predict", model=model, x=ctx.data.x_test))
+        if predictions.shape != ctx.data.y_test.shape:
+            return Outcome(False, f"predictions on the test images have shape "
+                           f"{predictions.shape}, expected {ctx.data.y_test.shape}")
+        acc = numerics.accuracy(predictions, ctx.data.y_test)
+        ctx.artifacts.update(test_predictions=predictions, test_accuracy=acc)
+        try:
+            ctx.artifacts["first_layer"] = np.asarray(
+                ctx.call("harness_get_params", model=model)["W1"])
+        except Exception:  # the weight picture is a nicety; its absence costs nothing
+            pass
+        tiers = ctx.rubric.accuracy_tiers(ctx.data.name)
+        fraction = max([f for threshold, f in tiers if acc >= threshold], default=0.0)
+        next_tier = next((t for t, _ in sorted(tiers) if acc < t), None)
+        message = f"test accuracy {acc:.4f}"
+        if next_tier is not None:
+            message += f" (next tier at {next_tier:.2f})"
+        return Outcome(fraction >= 1.0, message, fraction=fraction,
+                       details={"test_accuracy": acc, "tiers": tiers})
+
+
+@checkimpl
+def harness_checks():
+    return [AccuracyCheck()]

@@ -1,0 +1,1 @@
+"""Grading one submission: context, settings, rubric, pipeline, results."""

@@ -1,0 +1,148 @@
+"""``harness grade``: load → check → score → report, for one submission.
+
+The submission's code runs only in its worker process (:mod:`harness.sandbox`); every figure
+scored here is computed by the harness from what the worker returned. Whatever the submission
+does, ``results.json`` is written.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from harness import __version__
+from harness.checks import Check, Outcome, load_checks
+from harness.data import DEFAULT_VAL_SIZE, load_dataset, to_unit, train_val_split
+from harness.hookspecs import HOOKS_BY_PART
+from harness.sandbox import SubmissionFailure, SubmissionProcess
+
+from . import metrics, results
+from .context import Context, GradeData
+from .reference_curves import reference_history
+from .rubric import Rubric, load_rubric
+from .settings import QUICK_SUBSET, grading_settings
+
+PART_OF_HOOK = {hook: part for part, hooks in HOOKS_BY_PART.items() for hook in hooks}
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference"
+
+
+def resolve_submission(path: str | Path) -> Path:
+    """A submission directory; ``reference`` names the reference solution itself."""
+    p = Path(path)
+    if not p.exists() and str(path) == "reference":
+        return REFERENCE_DIR
+    return p.resolve()
+
+
+def grade_data(dataset: str, data_dir: str | None, seed: int, quick: bool) -> GradeData:
+    d = load_dataset(dataset, data_dir)
+    val = min(DEFAULT_VAL_SIZE[dataset], len(d.x_train) // 5)
+    split = train_val_split(to_unit(d.x_train), d.y_train, val, seed)
+    x_train, y_train, x_val, y_val = split.x_train, split.y_train, split.x_val, split.y_val
+    if quick:
+        n_train, n_val = QUICK_SUBSET
+        x_train, y_train, x_val, y_val = x_train[:n_train], y_train[:n_train], \
+            x_val[:n_val], y_val[:n_val]
+    return GradeData(d.name, x_train, y_train, x_val, y_val, to_unit(d.x_test), d.y_test,
+                     d.classes, d.image_shape, d.verified)
+
+
+def run_check(check: Check, ctx: Context, rubric: Rubric) -> Outcome:
+    """One check, its failures contained: whatever the submission did becomes an Outcome."""
+    if ctx.proc.load_error is not None:
+        err = ctx.proc.load_error
+        return Outcome(False, err.message, details={"traceback": err.traceback})
+    missing = [h for h in check.requires if h not in ctx.proc.implemented]
+    if missing:
+        parts = sorted({PART_OF_HOOK.get(h, "?") for h in missing})
+        return Outcome(False, f"missing hook{'s' if len(missing) > 1 else ''} "
+                       f"{', '.join(missing)} (the {'/'.join(parts)} part): this check "
+                       f"cannot run and its {rubric.points.get(check.name, 0):g} points are lost",
+                       details={"missing_hooks": missing})
+    try:
+        return check.run(ctx)
+    except SubmissionFailure as failure:
+        return Outcome(False, failure.message,
+                       details={"failure": failure.kind, "traceback": failure.traceback})
+    except Exception as exc:  # a malformed return value tripped the check: say so, go on
+        return Outcome(False, f"the submission returned something this check could not use "
+                       f"({type(exc).__name__}: {exc})",
+                       details={"traceback": traceback.format_exc(limit=3)})
+
+
+def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str | None = None,
+          rubric_path: str | Path | None = None, out: str | Path | None = None,
+          quick: bool = False, seed: int = 0, extra_checks: tuple[str, ...] = (),
+          gradescope: str | Path | None = None, report: bool = True) -> dict:
+    """Grade one submission; write ``out/results.json`` (and the report); return the results."""
+    started = time.perf_counter()
+    sub = resolve_submission(submission)
+    out = Path(out) if out else Path("reports") / sub.name
+    out.mkdir(parents=True, exist_ok=True)
+    rubric = load_rubric(rubric_path)
+    data = grade_data(dataset, data_dir, seed, quick)
+    settings = grading_settings(dataset, rubric, quick)
+    checks = [c for c in load_checks(extra_checks) if c.quick or not quick]
+    scratch = out / "scratch"
+    shutil.rmtree(scratch, ignore_errors=True)
+    loaded = time.perf_counter()
+
+    outcomes: list[tuple[Check, Outcome, float]] = []
+    with SubmissionProcess(sub, scratch, settings.hook_timeout) as proc:
+        ctx = Context(proc, data, settings, rubric, scratch)
+        if sub.is_dir():
+            proc.start()
+        else:
+            proc.load_error = SubmissionFailure("load", f"{sub} is not a directory")
+        if proc.load_error is None and "harness_info" in proc.implemented:
+            try:
+                info = proc.call("harness_info")
+                ctx.info = info if isinstance(info, dict) else {}
+            except SubmissionFailure:
+                pass
+        for check in checks:
+            t0 = time.perf_counter()
+            outcome = run_check(check, ctx, rubric)
+            outcomes.append((check, outcome, time.perf_counter() - t0))
+        output_tail = proc.output_tail()
+        load_error = proc.load_error
+        implemented = proc.implemented
+    checked = time.perf_counter()
+
+    artifacts = ctx.artifacts
+    res = results.assemble(sub, data, rubric, settings, outcomes, ctx.info, implemented,
+                           load_error, output_tail, artifacts)
+    if artifacts.get("history"):
+        res["reference_history"] = reference_history(data, settings)
+    if "test_predictions" in artifacts:
+        confusion = metrics.confusion_matrix(data.y_test, artifacts["test_predictions"],
+                                             data.num_classes)
+        res["confusion_matrix"] = confusion.tolist()
+        res["per_class"] = metrics.per_class(confusion, data.classes)
+    res["timings"] = {"load": round(loaded - started, 3), "checks": round(checked - loaded, 3),
+                      "total": round(time.perf_counter() - started, 3)}
+    (out / "results.json").write_text(json.dumps(res, indent=2, default=_json_default))
+    if gradescope:
+        path = Path(gradescope)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results.gradescope(res), indent=2))
+    if report:
+        from harness.report import write_grade_report
+        write_grade_report(res, artifacts, data, out / "report.html")
+    shutil.rmtree(scratch, ignore_errors=True)
+    return res
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    return repr(o)

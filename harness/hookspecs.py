@@ -1,0 +1,148 @@
+"""The contract: the hooks a submission implements, in its plugin file ``harness_plugin.py``.
+
+A submission is a directory. Its ``harness_plugin.py`` holds functions decorated with
+``harness.hookimpl`` (``hookimpl = pluggy.HookimplMarker("harness")``), named after the hooks below.
+The plugin is a thin adapter: it translates between the student's own API and this contract, and
+never fixes the student's code. An implementation may accept fewer arguments than the hook
+offers (pluggy passes only those it names).
+
+Conventions shared by every hook:
+
+- Arrays are numpy. Inputs ``x`` are ``(N, D)`` floats scaled to [0, 1] (float32, or float64 in
+  the gradient check); labels ``y`` are int64 ``(N,)`` in ``[0, num_classes)``.
+- Parameters use one canonical layout whatever the student's own: a dict
+  ``{"W1", "b1", "W2", "b2", ...}`` with ``W_i`` shaped ``(fan_in, fan_out)`` and ``b_i``
+  shaped ``(fan_out,)``; layer 1 is the input layer, the last is the output layer. A model stored
+  as ``(out, in)`` weights transposes in its adapter.
+- ``model`` is whatever object the submission's ``harness_build_model`` or
+  ``harness_load_checkpoint`` returned; the harness only hands it back.
+- The loss is the mean cross-entropy over the batch plus an L2 term on the weights. Both
+  ``0.5 * reg * sum ||W||^2`` and ``reg * sum ||W||^2`` are accepted, as long as the loss and the
+  gradient agree; the harness reports which one was used.
+- Files: the harness names every path a submission writes (``checkpoint_path``, ``out_dir``);
+  the submission owns the content and format of those files, and writes nowhere else.
+- The harness never gives a submission the test labels.
+
+Parts of the assignment and the hooks grading them: model = build_model, get_params, set_params,
+forward, predict, loss_and_grads; train = optimizer_step, train; search = search;
+test = load_checkpoint, test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pluggy
+
+hookspec = pluggy.HookspecMarker("harness")
+hookimpl = pluggy.HookimplMarker("harness")
+
+
+@hookspec(firstresult=True)
+def harness_info() -> dict:
+    """Optional declarations about the submission, all keys optional.
+
+    ``hidden_layers``: 1 or 2, the number of hidden layers the submission's network has, for the
+    assignment's two readings of "three-layer" (default 2). ``momentum``: True if the optimizer
+    supports momentum (then it is checked). ``name``: the student's name or id.
+    """
+
+
+@hookspec(firstresult=True)
+def harness_build_model(input_dim: int, hidden_sizes: list[int], activation: str,
+                        num_classes: int, seed: int, dtype: str) -> Any:
+    """A new, initialized model. ``activation`` is one of relu, leaky_relu, sigmoid, tanh;
+    ``dtype`` is "float32" or "float64" (the gradient check asks for float64 and needs the model
+    to compute in it)."""
+
+
+@hookspec(firstresult=True)
+def harness_get_params(model: Any) -> dict[str, np.ndarray]:
+    """The model's parameters in the canonical layout (copies or views; the harness won't
+    modify them)."""
+
+
+@hookspec(firstresult=True)
+def harness_set_params(model: Any, params: dict[str, np.ndarray]) -> None:
+    """Replace the model's parameters with ``params`` (canonical layout, same shapes)."""
+
+
+@hookspec(firstresult=True)
+def harness_forward(model: Any, x: np.ndarray) -> np.ndarray:
+    """Logits (scores before softmax), ``(N, num_classes)``."""
+
+
+@hookspec(firstresult=True)
+def harness_predict(model: Any, x: np.ndarray) -> np.ndarray:
+    """Predicted labels, integers ``(N,)``."""
+
+
+@hookspec(firstresult=True)
+def harness_loss_and_grads(model: Any, x: np.ndarray, y: np.ndarray,
+                           reg: float) -> tuple[float, dict[str, np.ndarray]]:
+    """``(loss, grads)`` for one batch: the mean cross-entropy plus the L2 term with strength
+    ``reg``, and its gradient for every parameter in the canonical layout. Must not update the
+    model."""
+
+
+@hookspec(firstresult=True)
+def harness_optimizer_step(model: Any, grads: dict[str, np.ndarray], lr: float,
+                           momentum: float) -> None:
+    """Apply one step of the submission's optimizer to ``model`` in place, with gradients
+    ``grads`` (canonical layout) and learning rate ``lr``. ``momentum`` is 0.0 unless
+    ``harness_info`` declared momentum support. The assignment asks for SGD: θ ← θ − lr·g."""
+
+
+@hookspec(firstresult=True)
+def harness_train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
+                  y_val: np.ndarray, config: dict, budget: dict,
+                  checkpoint_path: str) -> list[dict]:
+    """Train a new model and save the best weights by validation accuracy to
+    ``checkpoint_path`` (a file path; its format is the submission's own).
+
+    ``config``: hidden_sizes, activation, num_classes, lr, lr_decay ("exponential": lr·rate^e,
+    "step": lr·rate^(e // step_every), 0-based epoch e), decay_rate, step_every, momentum,
+    batch_size, reg, seed. ``budget``: epochs (at most this many) and max_seconds (stop before
+    exceeding it; the harness stops the run at its own hard limit past that).
+
+    Returns the history, one dict per epoch: epoch (1-based), train_loss, val_acc, lr, and
+    optionally val_loss.
+    """
+
+
+@hookspec(firstresult=True)
+def harness_load_checkpoint(checkpoint_path: str) -> Any:
+    """A model rebuilt from a checkpoint written by ``harness_train``, in a fresh process:
+    the architecture must come from the file, not from the code."""
+
+
+@hookspec(firstresult=True)
+def harness_search(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
+                   y_val: np.ndarray, grid: dict, base_config: dict, budget: dict,
+                   out_dir: str) -> dict:
+    """Search ``grid`` (lists under "lr", "hidden_sizes", "reg") over ``base_config``, training
+    every combination within ``budget`` (per trial), recording results under ``out_dir``.
+
+    Returns ``{"trials": [{"lr", "hidden_sizes", "reg", "val_acc"}, ...], "best": <the trial
+    with the highest val_acc>}``.
+    """
+
+
+@hookspec(firstresult=True)
+def harness_test(checkpoint_path: str, x: np.ndarray, y: np.ndarray) -> float:
+    """The test part: load the checkpoint and return its accuracy on ``(x, y)``.
+
+    The harness calls it with labelled data of its choosing (never the test labels) and checks
+    the figure against accuracy it computes itself from ``harness_predict``.
+    """
+
+
+HOOKS_BY_PART: dict[str, tuple[str, ...]] = {
+    "model": ("harness_build_model", "harness_get_params", "harness_set_params",
+              "harness_forward", "harness_predict", "harness_loss_and_grads"),
+    "train": ("harness_optimizer_step", "harness_train"),
+    "search": ("harness_search",),
+    "test": ("harness_load_checkpoint", "harness_test"),
+}
+REQUIRED_HOOKS = tuple(h for hooks in HOOKS_BY_PART.values() for h in hooks)

@@ -1,0 +1,202 @@
+"""The harness's side of a submission's worker process: start it, call hooks, contain failures.
+
+Every way a call can go wrong (an exception in the student's code, a hang, a crash, a malformed
+reply) comes back as a :class:`SubmissionFailure` whose message a student can act on; the
+harness process itself is never at risk. After a failure the next call starts a fresh worker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import wire
+
+SIGNAL_MEANING = {
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGKILL: "killed, usually for exceeding a memory or CPU limit",
+    signal.SIGABRT: "aborted",
+    signal.SIGXCPU: "CPU time limit exceeded",
+    signal.SIGXFSZ: "file size limit exceeded",
+    signal.SIGBUS: "bus error",
+    signal.SIGFPE: "floating-point exception",
+}
+
+
+class SubmissionFailure(Exception):
+    """A hook call that did not produce a result. ``kind``: exception, timeout, crashed,
+    protocol, load; ``traceback`` holds the student's frames where there are some."""
+
+    def __init__(self, kind: str, message: str, traceback: str = "") -> None:
+        super().__init__(message)
+        self.kind, self.message, self.traceback = kind, message, traceback
+
+
+@dataclass(frozen=True)
+class Handle:
+    """A model (or other object) living in the worker process."""
+
+    id: int
+    generation: int
+
+
+class SubmissionProcess:
+    """One submission's worker. Use as a context manager; ``call`` hooks by name."""
+
+    def __init__(self, submission: Path, scratch: Path, default_timeout: float = 60.0) -> None:
+        self.submission = Path(submission).resolve()
+        self.scratch = Path(scratch).resolve()
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.scratch / "output.log"
+        self.default_timeout = default_timeout
+        self.proc: subprocess.Popen | None = None
+        self.generation = 0
+        self.implemented: list[str] = []
+        self.load_error: SubmissionFailure | None = None
+        self.blocked_imports: list[str] = []
+        self.restarts = 0
+
+    # lifecycle -----------------------------------------------------------------------------
+    def __enter__(self) -> "SubmissionProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start a worker and load the plugin; a plugin that fails to load sets ``load_error``."""
+        self.close()
+        self.generation += 1
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+        env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", HOME=str(self.scratch))
+        cmd = [sys.executable, "-m", "harness.worker", str(self.submission),
+               "--fd-in", str(to_worker_r), "--fd-out", str(from_worker_w),
+               "--log", str(self.log_path)]
+        self.proc = subprocess.Popen(cmd, pass_fds=(to_worker_r, from_worker_w),
+                                     stdin=subprocess.DEVNULL, cwd=self.scratch, env=env,
+                                     start_new_session=True)
+        os.close(to_worker_r)
+        os.close(from_worker_w)
+        self._to, self._from = to_worker_w, from_worker_r
+        hello = self._receive(time.monotonic() + timeout, "loading harness_plugin.py")
+        if not hello.get("ok"):
+            self.load_error = SubmissionFailure("load", hello.get("error", "load failed"),
+                                                hello.get("traceback", ""))
+            self.implemented = []
+        else:
+            self.load_error = None
+            self.implemented = list(hello["implemented"])
+
+    def close(self) -> None:
+        if self.proc is None:
+            return
+        for fd in (self._to, self._from):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self._kill()
+        self.proc = None
+
+    def _kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+
+    def restart(self) -> None:
+        self.restarts += 1
+        self.start()
+
+    # calls ---------------------------------------------------------------------------------
+    def call(self, hook: str, timeout: float | None = None, **kwargs: Any) -> Any:
+        """The result of ``hook(**kwargs)`` in the worker, or :class:`SubmissionFailure`."""
+        return self._request({"op": "call", "hook": hook, "kwargs": kwargs}, timeout, hook)
+
+    def perturbed_losses(self, timeout: float | None = None, **kwargs: Any):
+        return self._request({"op": "perturbed_losses", "kwargs": kwargs}, timeout,
+                             "harness_loss_and_grads (numerical gradient)")
+
+    def _request(self, request: dict, timeout: float | None, what: str) -> Any:
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+        if self.load_error is not None:
+            raise self.load_error
+        for value in _handles(request["kwargs"]):
+            if value.generation != self.generation:
+                raise SubmissionFailure(
+                    "crashed", "the model came from a worker process that has since died")
+        payload = wire.encode(request, lambda h: h.id)
+        deadline = time.monotonic() + (timeout or self.default_timeout)
+        try:
+            wire.send(self._to, payload)
+        except OSError:
+            pass  # the worker died; receiving reports how
+        reply = self._receive(deadline, what)
+        self.blocked_imports = list(reply.get("blocked_imports", self.blocked_imports))
+        if not reply.get("ok"):
+            raise SubmissionFailure("exception", f"{what} raised {reply.get('error')}",
+                                    reply.get("traceback", ""))
+        return reply.get("result")
+
+    def _receive(self, deadline: float, what: str) -> dict:
+        try:
+            frame = wire.receive(self._from, deadline)
+            reply = wire.decode(frame, lambda n: Handle(int(n), self.generation))
+            if not isinstance(reply, dict):
+                raise wire.ChannelError("reply is not a message")
+            return reply
+        except wire.Timeout:
+            self._kill()
+            raise SubmissionFailure(
+                "timeout", f"{what} did not finish within its time limit and was stopped "
+                "(an endless loop, or far too slow)") from None
+        except wire.ChannelError as exc:
+            raise SubmissionFailure("crashed", f"{what}: {self._death_note(exc)}") from None
+
+    def _death_note(self, exc: Exception) -> str:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            return f"the worker broke the channel ({exc}) and was stopped"
+        if code < 0:
+            sig = signal.Signals(-code)
+            meaning = SIGNAL_MEANING.get(sig, "killed by a signal")
+            return f"the submission's process died: {sig.name} ({meaning})"
+        return (f"the submission's process exited with code {code} in the middle of the call "
+                "(sys.exit or os._exit in the submission?)")
+
+    def output_tail(self, limit: int = 4000) -> str:
+        """The last ``limit`` characters the submission printed."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                f.seek(max(size - limit, 0))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+def _handles(obj: Any):
+    if isinstance(obj, Handle):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _handles(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _handles(v)

@@ -1,0 +1,154 @@
+"""The worker: the only process in which submission code runs.
+
+Started by :mod:`harness.sandbox` as ``python -m harness.worker``. It blocks forbidden imports,
+loads the submission's plugin, then answers requests on the channel (:mod:`harness.wire`) until
+the harness closes it. The submission's own stdout and stderr go to a log file, never to the
+channel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+PLUGIN_FILE = "harness_plugin.py"
+
+
+def student_traceback(exc: BaseException, submission: Path) -> str:
+    """The traceback cut down to the frames in the submission's own files, newest last."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if Path(f.filename).resolve().is_relative_to(submission)]
+    lines = traceback.format_list(own or frames[-3:])
+    return "".join(lines) + "".join(traceback.format_exception_only(type(exc), exc))
+
+
+class Worker:
+    def __init__(self, submission: Path) -> None:
+        import pluggy
+
+        from harness import hookspecs
+
+        self.submission = submission
+        self.pm = pluggy.PluginManager("harness")
+        self.pm.add_hookspecs(hookspecs)
+        self.objects: dict[int, Any] = {}
+
+    def load(self) -> dict:
+        path = self.submission / PLUGIN_FILE
+        if not path.is_file():
+            return {"ok": False, "error": f"no {PLUGIN_FILE} in the submission directory "
+                    "(run `harness init DIR` for a template)"}
+        sys.path.insert(0, str(self.submission))
+        try:
+            spec = importlib.util.spec_from_file_location("harness_submission_plugin", path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module
+            spec.loader.exec_module(module)
+            self.pm.register(module, "submission")
+        except BaseException as exc:  # a broken plugin is the student's to fix: report it
+            return {"ok": False, "error": f"loading {PLUGIN_FILE} failed",
+                    "traceback": student_traceback(exc, self.submission)}
+        implemented = sorted(name for name in dir(self.pm.hook)
+                             if name.startswith("harness_")
+                             and getattr(self.pm.hook, name).get_hookimpls())
+        return {"ok": True, "implemented": implemented}
+
+    def handle_of(self, obj: Any) -> int:
+        key = len(self.objects) + 1
+        self.objects[key] = obj
+        return key
+
+    def object_of(self, key: int) -> Any:
+        if key not in self.objects:
+            raise KeyError(f"unknown handle {key}")
+        return self.objects[key]
+
+    def call(self, hook: str, kwargs: dict) -> Any:
+        return getattr(self.pm.hook, hook)(**kwargs)
+
+    def perturbed_losses(self, model, x, y, reg: float, coords: list, h: float):
+        """Losses at θ ± h·e_i for each ``[name, flat_index]``: the raw material of a numerical
+        gradient, computed by the submission's own loss."""
+        import numpy as np
+
+        base = {k: np.array(v, dtype=np.float64) for k, v in
+                self.call("harness_get_params", {"model": model}).items()}
+        out = np.zeros((len(coords), 2))
+        try:
+            for row, (name, index) in enumerate(coords):
+                for col, sign in enumerate((1.0, -1.0)):
+                    params = dict(base)
+                    params[name] = base[name].copy()
+                    params[name].flat[index] += sign * h
+                    self.call("harness_set_params", {"model": model, "params": params})
+                    loss, _ = self.call("harness_loss_and_grads",
+                                        {"model": model, "x": x, "y": y, "reg": reg})
+                    out[row, col] = float(loss)
+        finally:
+            self.call("harness_set_params", {"model": model, "params": base})
+        return out
+
+    def serve(self, fd_in: int, fd_out: int, blocker) -> None:
+        from harness import wire
+
+        wire.send(fd_out, wire.encode(self.load()))
+        while True:
+            try:
+                frame = wire.receive(fd_in)
+            except wire.ChannelError:
+                return  # the harness is done with us
+            started = time.perf_counter()
+            try:
+                request = wire.decode(frame, self.object_of)
+                if request["op"] == "call":
+                    result = self.call(request["hook"], request["kwargs"])
+                elif request["op"] == "perturbed_losses":
+                    result = self.perturbed_losses(**request["kwargs"])
+                else:
+                    raise ValueError(f"unknown op {request['op']!r}")
+                reply = {"ok": True, "result": result}
+            except BaseException as exc:  # the student's exception becomes a failed check
+                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
+                         "traceback": student_traceback(exc, self.submission)}
+            reply["seconds"] = time.perf_counter() - started
+            reply["blocked_imports"] = blocker.attempts
+            try:
+                payload = wire.encode(reply, self.handle_of)
+            except Exception as exc:
+                payload = wire.encode({"ok": False, "error": f"the result could not be sent: "
+                                       f"{exc}", "blocked_imports": blocker.attempts})
+            wire.send(fd_out, payload)
+            sys.stdout.flush()
+            sys.stderr.flush()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("submission", type=Path)
+    ap.add_argument("--fd-in", type=int, required=True)
+    ap.add_argument("--fd-out", type=int, required=True)
+    ap.add_argument("--log", type=Path, required=True)
+    args = ap.parse_args()
+
+    log = os.open(args.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+
+    from harness.policy import ImportBlocker
+
+    blocker = ImportBlocker()
+    blocker.install()
+    os.chdir(args.log.parent)  # the scratch directory: relative writes land there
+    Worker(args.submission.resolve()).serve(args.fd_in, args.fd_out, blocker)
+
+
+if __name__ == "__main__":
+    main()
