@@ -23,7 +23,8 @@ def curves(history: Sequence[dict], reference: Sequence[dict] | None = None,
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
     epochs = _column(history, "epoch")
     ax_loss.plot(epochs, _column(history, "train_loss"), label="train loss", color="C0")
-    ax_loss.plot(epochs, _column(history, "val_loss"), label="val loss", color="C1")
+    if all("val_loss" in r for r in history):  # optional in a submission's history
+        ax_loss.plot(epochs, _column(history, "val_loss"), label="val loss", color="C1")
     ax_acc.plot(epochs, _column(history, "val_acc"), label="val accuracy", color="C2")
     if reference:
         ref_epochs = _column(reference, "epoch")
@@ -102,18 +103,22 @@ def search_heatmaps(trials: Sequence[dict]) -> plt.Figure:
     regs = sorted({t["reg"] for t in trials})
     fig, axes = plt.subplots(1, len(hiddens), figsize=(3.6 * len(hiddens), 3.0),
                              layout="constrained", squeeze=False)
+    accs = [t["val_acc"] for t in trials]
+    lo, hi = min(accs), max(accs)
     for ax, hidden in zip(axes[0], hiddens):
         grid = np.full((len(regs), len(lrs)), np.nan)
         for t in trials:
             if tuple(t["hidden_sizes"]) == hidden:
                 grid[regs.index(t["reg"]), lrs.index(t["lr"])] = t["val_acc"]
-        im = ax.imshow(grid, cmap="viridis", aspect="auto")
+        im = ax.imshow(grid, cmap="viridis", aspect="auto", vmin=lo, vmax=hi)
         ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs])
         ax.set_yticks(range(len(regs)), [f"{v:g}" for v in regs])
         ax.set(xlabel="learning rate", ylabel="L2 strength",
                title="hidden " + "-".join(map(str, hidden)))
         for (i, j), v in np.ndenumerate(grid):
             if np.isfinite(v):
-                ax.text(j, i, f"{v:.3f}", ha="center", va="center", fontsize=8, color="white")
-        fig.colorbar(im, ax=ax, shrink=0.8)
+                bright = hi > lo and (v - lo) / (hi - lo) > 0.6
+                ax.text(j, i, f"{v:.3f}", ha="center", va="center", fontsize=8,
+                        color="black" if bright else "white")
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="val accuracy")
     return fig

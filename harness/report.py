@@ -45,6 +45,15 @@ def _figures(history, reference_history, first_layer, image_shape, confusion, cl
     return figs
 
 
+def gradient_pivot(rows: list[dict]) -> dict:
+    """The gradient-check rows as a table: one row per tensor, one column per (activation, L2)."""
+    columns = list(dict.fromkeys((r["activation"], r["reg"]) for r in rows))
+    tensors = list(dict.fromkeys(r["tensor"] for r in rows))
+    cells = {(r["tensor"], r["activation"], r["reg"]): r for r in rows}
+    return {"columns": columns, "rows": [
+        {"tensor": t, "cells": [cells.get((t, a, reg)) for a, reg in columns]} for t in tensors]}
+
+
 def render(**context) -> str:
     context.setdefault("generated", dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
     return _env().get_template("report.html.j2").render(**context)
@@ -57,7 +66,7 @@ def write_grade_report(res: dict, artifacts: dict, data, path: Path) -> None:
                        res.get("confusion_matrix"), data.classes, search.get("trials"),
                        f"{res['submission']} on {res['dataset']}")
     path.write_text(render(kind="grade", res=res, figures=figures,
-                           gradient_rows=artifacts.get("gradient_rows", []),
+                           gradient=gradient_pivot(artifacts.get("gradient_rows", [])),
                            policy=artifacts.get("policy_findings", [])))
 
 
@@ -67,5 +76,5 @@ def write_reference_report(summary: dict, first_layer: np.ndarray, image_shape,
     trials = [{**t, "val_acc": t["best_val_acc"]} for t in search.get("trials", [])]
     figures = _figures(summary["history"], None, first_layer, image_shape, confusion, classes,
                        trials, f"reference on {summary['dataset']}")
-    path.write_text(render(kind="reference", res=summary, figures=figures, gradient_rows=[],
-                           policy=[]))
+    path.write_text(render(kind="reference", res=summary, figures=figures,
+                           gradient=gradient_pivot([]), policy=[]))
