@@ -38,6 +38,8 @@ def encode(obj: Any, to_handle=None) -> bytes:
 
     def walk(o):
         if isinstance(o, np.ndarray):
+            if o.dtype.hasobject:
+                raise TypeError("arrays of Python objects cannot be sent; use numeric arrays")
             key = f"a{len(arrays)}"
             arrays[key] = o
             return {"__array__": key}

@@ -121,8 +121,9 @@ class Worker:
             try:
                 payload = wire.encode(reply, self.handle_of)
             except Exception as exc:
-                payload = wire.encode({"ok": False, "error": f"the result could not be sent: "
-                                       f"{exc}", "blocked_imports": blocker.attempts})
+                payload = wire.encode({"ok": False, "error": f"its result could not be sent "
+                                       f"to the harness: {exc}",
+                                       "blocked_imports": blocker.attempts})
             wire.send(fd_out, payload)
             sys.stdout.flush()
             sys.stderr.flush()

@@ -30,3 +30,10 @@ def real_fashion_mnist() -> Path:
         pytest.skip(f"the real Fashion-MNIST is not in {REAL_FASHION_MNIST} "
                     "(apt-get install dataset-fashion-mnist)")
     return REAL_FASHION_MNIST
+
+
+@pytest.fixture(scope="session")
+def grading_data(tmp_path_factory) -> Path:
+    """A generated Fashion-MNIST big enough for grading to mean something, made once."""
+    return write_fashion_mnist(tmp_path_factory.mktemp("grading-data"), n_train=1000,
+                               n_test=300)

@@ -1,0 +1,85 @@
+"""The worker process contains whatever the submission does inside a hook."""
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from harness import wire
+from harness.sandbox import SubmissionFailure, SubmissionProcess
+
+
+def make(tmp_path, body: str):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "harness_plugin.py").write_text(
+        "import os, sys, time\nimport numpy as np\nfrom harness.hookspecs import hookimpl\n\n"
+        + textwrap.dedent(body))
+    return SubmissionProcess(sub, tmp_path / "scratch", default_timeout=3)
+
+
+def test_results_and_handles_round_trip(tmp_path):
+    with make(tmp_path, """
+        class M: pass
+        @hookimpl
+        def harness_build_model(input_dim): return M()
+        @hookimpl
+        def harness_predict(model, x):
+            print("predicting", x.shape)
+            return np.zeros(len(x), np.int64) + isinstance(model, M)
+    """) as proc:
+        model = proc.call("harness_build_model", input_dim=3)
+        out = proc.call("harness_predict", model=model, x=np.ones((4, 3)))
+        assert out.tolist() == [1, 1, 1, 1]
+        assert "predicting (4, 3)" in proc.output_tail()
+
+
+@pytest.mark.parametrize("body, kind, message", [
+    ("while True: pass", "timeout", "did not finish within its time limit"),
+    ("os._exit(3)", "crashed", "exited with code 3"),
+    ("import ctypes; ctypes.string_at(0)", "crashed", "SIGSEGV (segmentation fault)"),
+    ("raise RuntimeError('boom')", "exception", "RuntimeError: boom"),
+    ("return np.array([object()])", "exception", "arrays of Python objects cannot be sent"),
+])
+def test_failures_become_submission_failures(tmp_path, body, kind, message):
+    with make(tmp_path, f"""
+        @hookimpl
+        def harness_predict(x):
+            {body}
+    """) as proc:
+        with pytest.raises(SubmissionFailure) as info:
+            proc.call("harness_predict", x=np.zeros(2))
+        assert info.value.kind == kind and message in info.value.message
+        if kind != "exception":  # a fresh worker takes over for the next call
+            with pytest.raises(SubmissionFailure):
+                proc.call("harness_predict", x=np.zeros(2))
+            assert proc.generation >= 2
+
+
+def test_stale_handles_are_refused_after_a_crash(tmp_path):
+    with make(tmp_path, """
+        @hookimpl
+        def harness_build_model(input_dim): return object()
+        @hookimpl
+        def harness_predict(model, x): os._exit(1)
+    """) as proc:
+        model = proc.call("harness_build_model", input_dim=1)
+        with pytest.raises(SubmissionFailure):
+            proc.call("harness_predict", model=model, x=np.zeros(1))
+        with pytest.raises(SubmissionFailure, match="died"):
+            proc.call("harness_predict", model=model, x=np.zeros(1))
+
+
+def test_wire_refuses_malformed_and_never_unpickles():
+    with pytest.raises(wire.ChannelError, match="malformed"):
+        wire.decode(b"not an npz")
+    import io
+    import pickle
+    buf = io.BytesIO()
+    np.savez(buf, __json__=np.array('{"a": 1}'), evil=np.array([object()], dtype=object))
+    with pytest.raises(wire.ChannelError):
+        wire.decode(buf.getvalue())
+    assert pickle  # the module is imported only to build the hostile message above
+    msg = {"x": np.arange(3), "nested": [{"y": np.float32(2.5)}], "s": "ok"}
+    back = wire.decode(wire.encode(msg))
+    assert back["x"].tolist() == [0, 1, 2] and back["nested"][0]["y"] == 2.5
