@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from . import wire
+from .isolation import Limits, bwrap_prefix, rlimits, worker_env
 
 SIGNAL_MEANING = {
     signal.SIGSEGV: "segmentation fault",
     signal.SIGKILL: "killed, usually for exceeding a memory or CPU limit",
     signal.SIGABRT: "aborted",
     signal.SIGXCPU: "CPU time limit exceeded",
-    signal.SIGXFSZ: "file size limit exceeded",
+    signal.SIGXFSZ: "file size limit exceeded: printing or writing far too much",
     signal.SIGBUS: "bus error",
     signal.SIGFPE: "floating-point exception",
 }
@@ -49,12 +50,20 @@ class Handle:
 class SubmissionProcess:
     """One submission's worker. Use as a context manager; ``call`` hooks by name."""
 
-    def __init__(self, submission: Path, scratch: Path, default_timeout: float = 60.0) -> None:
+    def __init__(self, submission: Path, scratch: Path, limits: Limits | None = None,
+                 isolation: str = "subprocess", hidden: tuple[Path, ...] = ()) -> None:
+        """``isolation``: "bwrap" or "subprocess" (see :func:`harness.isolation.choose`);
+        ``hidden``: directories the submission must not read (data, caches, reports, other
+        submissions)."""
         self.submission = Path(submission).resolve()
         self.scratch = Path(scratch).resolve()
-        self.scratch.mkdir(parents=True, exist_ok=True)
+        self.limits = limits or Limits()
+        self.isolation = isolation
+        needed = (self.submission, self.scratch, Path(__file__).resolve().parent)
+        self.hidden = tuple(h for h in (Path(p).resolve() for p in hidden)
+                            if not any(n.is_relative_to(h) for n in needed))
         self.log_path = self.scratch / "output.log"
-        self.default_timeout = default_timeout
+        self.default_timeout = self.limits.hook_seconds
         self.proc: subprocess.Popen | None = None
         self.generation = 0
         self.implemented: list[str] = []
@@ -73,16 +82,21 @@ class SubmissionProcess:
         """Start a worker and load the plugin; a plugin that fails to load sets ``load_error``."""
         self.close()
         self.generation += 1
+        (self.scratch / "tmp").mkdir(parents=True, exist_ok=True)
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
-        env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", HOME=str(self.scratch))
         cmd = [sys.executable, "-m", "harness.worker", str(self.submission),
                "--fd-in", str(to_worker_r), "--fd-out", str(from_worker_w),
                "--log", str(self.log_path)]
+        for path in self.hidden:
+            cmd += ["--deny", str(path)]
+        if self.isolation == "bwrap":
+            cmd = bwrap_prefix(self.scratch, self.submission, self.hidden) + cmd
         self.proc = subprocess.Popen(cmd, pass_fds=(to_worker_r, from_worker_w),
-                                     stdin=subprocess.DEVNULL, cwd=self.scratch, env=env,
-                                     start_new_session=True)
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, cwd=self.scratch,
+                                     env=worker_env(self.scratch, self.limits),
+                                     preexec_fn=rlimits(self.limits), start_new_session=True)
         os.close(to_worker_r)
         os.close(from_worker_w)
         self._to, self._from = to_worker_w, from_worker_r
@@ -179,8 +193,9 @@ class SubmissionProcess:
         return (f"the submission's process exited with code {code} in the middle of the call "
                 "(sys.exit or os._exit in the submission?)")
 
-    def output_tail(self, limit: int = 4000) -> str:
-        """The last ``limit`` characters the submission printed."""
+    def output_tail(self) -> str:
+        """The end of what the submission printed, at most ``limits.output_kb``."""
+        limit = self.limits.output_kb * 1024
         try:
             with open(self.log_path, "rb") as f:
                 f.seek(0, os.SEEK_END)

@@ -135,6 +135,8 @@ def main() -> None:
     ap.add_argument("--fd-in", type=int, required=True)
     ap.add_argument("--fd-out", type=int, required=True)
     ap.add_argument("--log", type=Path, required=True)
+    ap.add_argument("--deny", action="append", default=[],
+                    help="a directory the submission may not read")
     args = ap.parse_args()
 
     log = os.open(args.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -143,11 +145,17 @@ def main() -> None:
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
     sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
 
+    import numpy  # noqa: F401  (imported before the guard, like everything the harness needs)
+    import pluggy  # noqa: F401
+
+    from harness import guard, hookspecs, wire  # noqa: F401
     from harness.policy import ImportBlocker
 
     blocker = ImportBlocker()
     blocker.install()
-    os.chdir(args.log.parent)  # the scratch directory: relative writes land there
+    scratch = args.log.parent
+    os.chdir(scratch)  # relative writes land in the scratch directory
+    guard.install(str(scratch), args.deny)
     Worker(args.submission.resolve()).serve(args.fd_in, args.fd_out, blocker)
 
 

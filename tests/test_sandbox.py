@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from harness import wire
+from harness.isolation import Limits
 from harness.sandbox import SubmissionFailure, SubmissionProcess
 
 
@@ -15,7 +16,7 @@ def make(tmp_path, body: str):
     (sub / "harness_plugin.py").write_text(
         "import os, sys, time\nimport numpy as np\nfrom harness.hookspecs import hookimpl\n\n"
         + textwrap.dedent(body))
-    return SubmissionProcess(sub, tmp_path / "scratch", default_timeout=3)
+    return SubmissionProcess(sub, tmp_path / "scratch", Limits(hook_seconds=3))
 
 
 def test_results_and_handles_round_trip(tmp_path):

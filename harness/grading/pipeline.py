@@ -7,18 +7,18 @@ does, ``results.json`` is written.
 
 from __future__ import annotations
 
-import json
+import os
 import shutil
+import tempfile
 import time
 import traceback
 from pathlib import Path
 
-import numpy as np
-
 from harness import __version__
 from harness.checks import Check, Outcome, load_checks
-from harness.data import DEFAULT_VAL_SIZE, load_dataset, to_unit, train_val_split
+from harness.data import DEFAULT_VAL_SIZE, load_dataset, locate, to_unit, train_val_split
 from harness.hookspecs import HOOKS_BY_PART
+from harness.isolation import Limits, choose
 from harness.sandbox import SubmissionFailure, SubmissionProcess
 
 from . import metrics, results
@@ -39,7 +39,9 @@ def resolve_submission(path: str | Path) -> Path:
     return p.resolve()
 
 
-def grade_data(dataset: str, data_dir: str | None, seed: int, quick: bool) -> GradeData:
+def grade_data(dataset: str, data_dir: str | None, seed: int,
+               quick: bool) -> tuple[GradeData, Path]:
+    """The data for grading, and the directory it was read from (hidden from submissions)."""
     d = load_dataset(dataset, data_dir)
     val = min(DEFAULT_VAL_SIZE[dataset], len(d.x_train) // 5)
     split = train_val_split(to_unit(d.x_train), d.y_train, val, seed)
@@ -48,8 +50,18 @@ def grade_data(dataset: str, data_dir: str | None, seed: int, quick: bool) -> Gr
         n_train, n_val = QUICK_SUBSET
         x_train, y_train, x_val, y_val = x_train[:n_train], y_train[:n_train], \
             x_val[:n_val], y_val[:n_val]
+    source = d.source if d.source.is_dir() else d.source.parent
     return GradeData(d.name, x_train, y_train, x_val, y_val, to_unit(d.x_test), d.y_test,
-                     d.classes, d.image_shape, d.verified)
+                     d.classes, d.image_shape, d.verified), source
+
+
+def hidden_paths(data_source: Path, out: Path, others: tuple[Path, ...]) -> tuple[Path, ...]:
+    """What a submission must not read: the data, the caches, the reports, other submissions."""
+    env = os.environ.get("HARNESS_DATA")
+    candidates = [data_source, locate.cache_root(), locate.DEBIAN_FASHION_MNIST, out, *others]
+    if env:
+        candidates.append(Path(env))
+    return tuple(Path(p) for p in candidates)
 
 
 def run_check(check: Check, ctx: Context, rubric: Rubric) -> Outcome:
@@ -78,22 +90,29 @@ def run_check(check: Check, ctx: Context, rubric: Rubric) -> Outcome:
 def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str | None = None,
           rubric_path: str | Path | None = None, out: str | Path | None = None,
           quick: bool = False, seed: int = 0, extra_checks: tuple[str, ...] = (),
-          gradescope: str | Path | None = None, report: bool = True) -> dict:
-    """Grade one submission; write ``out/results.json`` (and the report); return the results."""
+          gradescope: str | Path | None = None, report: bool = True,
+          limits: Limits | None = None, isolation: str = "auto",
+          others: tuple[Path, ...] = ()) -> dict:
+    """Grade one submission; write ``out/results.json`` (and the report); return the results.
+
+    ``others``: other submissions of the same batch, hidden from this one.
+    """
     started = time.perf_counter()
     sub = resolve_submission(submission)
     out = Path(out) if out else Path("reports") / sub.name
     out.mkdir(parents=True, exist_ok=True)
+    limits = limits or Limits()
+    isolation = choose(isolation)
     rubric = load_rubric(rubric_path)
-    data = grade_data(dataset, data_dir, seed, quick)
-    settings = grading_settings(dataset, rubric, quick)
+    data, data_source = grade_data(dataset, data_dir, seed, quick)
+    settings = grading_settings(dataset, rubric, quick, limits)
     checks = [c for c in load_checks(extra_checks) if c.quick or not quick]
-    scratch = out / "scratch"
-    shutil.rmtree(scratch, ignore_errors=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"harness-{sub.name}-"))
     loaded = time.perf_counter()
 
     outcomes: list[tuple[Check, Outcome, float]] = []
-    with SubmissionProcess(sub, scratch, settings.hook_timeout) as proc:
+    with SubmissionProcess(sub, scratch, limits, isolation,
+                           hidden_paths(data_source, out, others)) as proc:
         ctx = Context(proc, data, settings, rubric, scratch)
         if sub.is_dir():
             proc.start()
@@ -117,6 +136,8 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
     artifacts = ctx.artifacts
     res = results.assemble(sub, data, rubric, settings, outcomes, ctx.info, implemented,
                            load_error, output_tail, artifacts)
+    res["isolation"] = isolation
+    res["limits"] = limits.to_dict()
     if artifacts.get("history"):
         res["reference_history"] = reference_history(data, settings)
     if "test_predictions" in artifacts:
@@ -126,23 +147,13 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
         res["per_class"] = metrics.per_class(confusion, data.classes)
     res["timings"] = {"load": round(loaded - started, 3), "checks": round(checked - loaded, 3),
                       "total": round(time.perf_counter() - started, 3)}
-    (out / "results.json").write_text(json.dumps(res, indent=2, default=_json_default))
+    results.write_json(out / "results.json", res)
     if gradescope:
         path = Path(gradescope)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results.gradescope(res), indent=2))
+        results.write_json(path, results.gradescope(res))
     if report:
         from harness.report import write_grade_report
         write_grade_report(res, artifacts, data, out / "report.html")
     shutil.rmtree(scratch, ignore_errors=True)
     return res
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    return repr(o)

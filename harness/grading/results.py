@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from pathlib import Path
+
+import numpy as np
 
 from harness import __version__
 from harness.hookspecs import HOOKS_BY_PART, REQUIRED_HOOKS
@@ -49,7 +54,6 @@ def assemble(sub: Path, data: GradeData, rubric: Rubric, settings: Settings, out
         "load_error": None if load_error is None else {"message": load_error.message,
                                                         "traceback": load_error.traceback},
         "info": info,
-        "isolation": "subprocess",
         "train_config": artifacts.get("train_config"),
         "history": artifacts.get("history"),
         "search": artifacts.get("search"),
@@ -97,3 +101,22 @@ def summary_text(res: dict) -> str:
     if res.get("test_accuracy") is not None:
         lines.append(f"  test accuracy {res['test_accuracy']:.4f}")
     return "\n".join(lines)
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    return repr(o)
+
+
+def write_json(path: Path, doc: dict) -> None:
+    """Write atomically: an interrupted batch never leaves a half-written results file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(doc, f, indent=2, default=_json_default)
+    os.replace(tmp, path)

@@ -6,6 +6,8 @@ Fashion-MNIST). Quick: a small subset and a few epochs, so the whole self-check 
 
 from __future__ import annotations
 
+from harness.isolation import Limits
+
 from .context import Settings
 from .rubric import Rubric
 
@@ -20,7 +22,9 @@ _TRAIN = {
 QUICK_SUBSET = (4000, 1000)
 
 
-def grading_settings(dataset: str, rubric: Rubric, quick: bool) -> Settings:
+def grading_settings(dataset: str, rubric: Rubric, quick: bool,
+                     limits: Limits | None = None) -> Settings:
+    limits = limits or Limits()
     train = _TRAIN[dataset]
     small = {**train, "hidden_sizes": [64, 32]}
     if quick:
@@ -28,6 +32,7 @@ def grading_settings(dataset: str, rubric: Rubric, quick: bool) -> Settings:
     else:
         epochs = 12 if dataset == "fashion-mnist" else 15
         train_config, train_budget = train, {"epochs": epochs, "max_seconds": 150}
+    search_budget = {"epochs": 2, "max_seconds": 10}
     return Settings(
         quick=quick,
         train_config=train_config,
@@ -39,11 +44,11 @@ def grading_settings(dataset: str, rubric: Rubric, quick: bool) -> Settings:
         probe_budget={"epochs": 3, "max_seconds": 10},
         search_grid={"lr": [0.05, 0.1], "hidden_sizes": [[64, 32], [128, 64]],
                      "reg": [1e-4, 1e-3]},
-        search_budget={"epochs": 2, "max_seconds": 10},
+        search_budget=search_budget,
         search_size=(5000, 1000),
         activations=rubric.activations,
         hidden_sizes=rubric.hidden_sizes,
-        hook_timeout=60.0,
-        train_timeout=train_budget["max_seconds"] * 1.5 + 30,
-        search_timeout=8 * 10 * 1.5 + 60,
+        hook_timeout=limits.hook_seconds,
+        train_timeout=limits.train_seconds or train_budget["max_seconds"] * 1.5 + 30,
+        search_timeout=limits.search_seconds or 8 * search_budget["max_seconds"] * 1.5 + 60,
     )
