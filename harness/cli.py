@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,18 +23,46 @@ def _run_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _limits(args: argparse.Namespace):
+    from .isolation import Limits
+
+    return Limits(hook_seconds=args.hook_timeout, train_seconds=args.train_timeout,
+                  memory_mb=args.memory_mb, cpu_seconds=args.cpu_seconds,
+                  processes=args.max_procs, file_mb=args.max_file_mb, threads=args.threads)
+
+
 def _grade(args: argparse.Namespace) -> int:
+    from .batch import BatchOptions, is_batch, run_batch
+
+    if is_batch(args.submission):
+        opts = BatchOptions(dataset=args.dataset, data_dir=args.data_dir,
+                            rubric_path=args.rubric, quick=args.quick, seed=args.seed,
+                            extra_checks=tuple(args.check), limits=_limits(args),
+                            isolation=args.isolation, report=not args.no_report,
+                            gradescope=args.gradescope is not None)
+        out = Path(args.out or "reports")
+        rows = run_batch(args.submission, out, opts, jobs=args.jobs or os.cpu_count() or 1,
+                         force=args.force, templates=tuple(Path(t) for t in args.template))
+        if args.json:
+            print(json.dumps(rows, indent=2, default=str))
+        print(f"{len(rows)} submissions graded; overview: {out / 'index.html'}; "
+              f"gradebook: {out / 'grades.csv'}")
+        return 0 if all(r.get("status") != "error" for r in rows) else 1
+    return _grade_one(args, args.submission[0])
+
+
+def _grade_one(args: argparse.Namespace, submission: str) -> int:
     from .grading.pipeline import grade
     from .grading.results import summary_text
 
     gradescope = args.gradescope
     if gradescope == "":
-        gradescope = Path(args.out or Path("reports") / Path(args.submission).name) / \
+        gradescope = Path(args.out or Path("reports") / Path(submission).name) / \
             "gradescope" / "results.json"
-    res = grade(args.submission, dataset=args.dataset, data_dir=args.data_dir,
+    res = grade(submission, dataset=args.dataset, data_dir=args.data_dir,
                 rubric_path=args.rubric, out=args.out, quick=args.quick, seed=args.seed,
                 extra_checks=tuple(args.check), gradescope=gradescope,
-                report=not args.no_report)
+                report=not args.no_report, limits=_limits(args), isolation=args.isolation)
     if args.json:
         print(json.dumps(res, indent=2, default=str))
     else:
@@ -95,8 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     ref.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     ref.set_defaults(func=_run_reference)
 
-    gr = sub.add_parser("grade", help="grade a submission directory")
-    gr.add_argument("submission", help="submission directory (or 'reference')")
+    gr = sub.add_parser("grade", help="grade a submission, or a whole class")
+    gr.add_argument("submission", nargs="+",
+                    help="a submission directory ('reference' for the reference), a directory "
+                         "of submission directories, or several paths (a batch)")
     gr.add_argument("--dataset", choices=DATASETS, default="fashion-mnist")
     gr.add_argument("--data-dir", help="directory holding the dataset files")
     gr.add_argument("--rubric", help="rubric TOML (default: the one shipped with harness)")
@@ -112,6 +143,29 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--check", action="append", default=[], metavar="MODULE",
                     help="an extra check plugin module (repeatable)")
     gr.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    batch = gr.add_argument_group("batch grading")
+    batch.add_argument("--jobs", type=int, help="submissions graded in parallel "
+                       "(default: the number of cores)")
+    batch.add_argument("--force", action="store_true",
+                       help="regrade submissions whose files, rubric and options are unchanged")
+    batch.add_argument("--template", action="append", default=[], metavar="DIR",
+                       help="starter code handed out to students, ignored by the similarity "
+                            "report (repeatable)")
+    lim = gr.add_argument_group("isolation and limits (per submission)")
+    lim.add_argument("--isolation", choices=("auto", "bwrap", "subprocess"), default="auto",
+                     help="auto: bubblewrap where it works, else a plain subprocess")
+    lim.add_argument("--hook-timeout", type=float, default=60.0, metavar="S",
+                     help="wall seconds for each hook call (default 60)")
+    lim.add_argument("--train-timeout", type=float, metavar="S",
+                     help="wall seconds for one training run (default: its budget x1.5 + 30)")
+    lim.add_argument("--memory-mb", type=int, default=4096, help="address space (default 4096)")
+    lim.add_argument("--cpu-seconds", type=int, default=1800, help="CPU time (default 1800)")
+    lim.add_argument("--max-procs", type=int, default=256, help="processes (default 256)")
+    lim.add_argument("--max-file-mb", type=int, default=512,
+                     help="largest file, output log included (default 512)")
+    lim.add_argument("--threads", type=int, default=1,
+                     help="BLAS threads per submission (default 1; fixed so that results do "
+                          "not depend on the batch)")
     gr.set_defaults(func=_grade)
 
     init = sub.add_parser("init", help="write a commented plugin template into DIR")

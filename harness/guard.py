@@ -2,7 +2,8 @@
 
 Installed just before the submission is loaded, it cannot be removed by Python code. It refuses:
 starting processes (fork, exec, subprocess, os.system), network access (connect, bind, DNS),
-writing anywhere but the scratch directory, and reading the data, cache and report directories.
+writing anywhere but the scratch directory, and reading or listing the data, cache and report
+directories and other submissions.
 It is the first line of defence everywhere; bubblewrap and resource limits (see
 :mod:`harness.isolation`) back it up against code that goes around Python.
 """
@@ -54,6 +55,10 @@ def install(scratch: str, denied: list[str]) -> None:
                                       "directory)")
             if _under(path, hidden):
                 raise PermissionError(f"grading: reading {path} is not allowed")
+        elif event in ("os.listdir", "os.scandir"):
+            path = _real(args[0]) if args and args[0] is not None else None
+            if path is not None and _under(path, hidden):
+                raise PermissionError(f"grading: listing {path} is not allowed")
         elif event in _PROCESS_EVENTS:
             raise PermissionError(f"grading: {event} is not allowed (no new processes or "
                                   "signals while grading)")

@@ -186,8 +186,13 @@ class SubmissionProcess:
         except subprocess.TimeoutExpired:
             self._kill()
             return f"the worker broke the channel ({exc}) and was stopped"
+        if self.isolation == "bwrap" and code > 128:
+            code = 128 - code  # bwrap reports its child's death by signal N as exit 128 + N
         if code < 0:
-            sig = signal.Signals(-code)
+            try:
+                sig = signal.Signals(-code)
+            except ValueError:
+                return f"the submission's process was killed by signal {-code}"
             meaning = SIGNAL_MEANING.get(sig, "killed by a signal")
             return f"the submission's process died: {sig.name} ({meaning})"
         return (f"the submission's process exited with code {code} in the middle of the call "

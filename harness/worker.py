@@ -9,6 +9,7 @@ channel.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib.util
 import os
 import sys
@@ -26,6 +27,15 @@ def student_traceback(exc: BaseException, submission: Path) -> str:
     own = [f for f in frames if Path(f.filename).resolve().is_relative_to(submission)]
     lines = traceback.format_list(own or frames[-3:])
     return "".join(lines) + "".join(traceback.format_exception_only(type(exc), exc))
+
+
+def _hint(exc: BaseException) -> str:
+    """What a limit the student ran into means, where the exception alone does not say."""
+    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        return " (the file-size limit was reached: printing or writing far too much)"
+    if isinstance(exc, MemoryError):
+        return " (the memory limit was reached)"
+    return ""
 
 
 class Worker:
@@ -114,7 +124,7 @@ class Worker:
                     raise ValueError(f"unknown op {request['op']!r}")
                 reply = {"ok": True, "result": result}
             except BaseException as exc:  # the student's exception becomes a failed check
-                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
+                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}{_hint(exc)}",
                          "traceback": student_traceback(exc, self.submission)}
             reply["seconds"] = time.perf_counter() - started
             reply["blocked_imports"] = blocker.attempts
@@ -125,8 +135,11 @@ class Worker:
                                        f"to the harness: {exc}",
                                        "blocked_imports": blocker.attempts})
             wire.send(fd_out, payload)
-            sys.stdout.flush()
-            sys.stderr.flush()
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except OSError:
+                    pass  # the output log is full; the submission was told so
 
 
 def main() -> None:

@@ -62,8 +62,8 @@ class TrainingCheck(Check):
         first, last = history[0]["train_loss"], history[-1]["train_loss"]
         best = max(r["val_acc"] for r in history)
         details.update(epochs=len(history), best_val_acc=best)
-        summary = (f"{len(history)} epochs in {seconds:.1f} s, train loss {first:.4f} → "
-                   f"{last:.4f}, best val accuracy {best:.4f}")
+        summary = (f"{len(history)} epochs, train loss {first:.4f} → {last:.4f}, best val "
+                   f"accuracy {best:.4f}")
         if len(history) > 1 and not last < first:
             return Outcome(False, f"the training loss did not go down: {summary}",
                            fraction=0.5, details=details)

@@ -23,6 +23,7 @@ from harness.sandbox import SubmissionFailure, SubmissionProcess
 
 from . import metrics, results
 from .context import Context, GradeData
+from .fingerprint import submission_fingerprint
 from .reference_curves import reference_history
 from .rubric import Rubric, load_rubric
 from .settings import QUICK_SUBSET, grading_settings
@@ -55,10 +56,16 @@ def grade_data(dataset: str, data_dir: str | None, seed: int,
                      d.classes, d.image_shape, d.verified), source
 
 
-def hidden_paths(data_source: Path, out: Path, others: tuple[Path, ...]) -> tuple[Path, ...]:
+def grade_options(dataset, data_dir, quick, seed, extra_checks, limits, isolation) -> dict:
+    """The options that change a grade (for the fingerprint)."""
+    return {"dataset": dataset, "data_dir": str(data_dir), "quick": quick, "seed": seed,
+            "checks": list(extra_checks), "limits": limits.to_dict(), "isolation": isolation}
+
+
+def hidden_paths(data_source: Path, out: Path, hide: tuple[Path, ...]) -> tuple[Path, ...]:
     """What a submission must not read: the data, the caches, the reports, other submissions."""
     env = os.environ.get("HARNESS_DATA")
-    candidates = [data_source, locate.cache_root(), locate.DEBIAN_FASHION_MNIST, out, *others]
+    candidates = [data_source, locate.cache_root(), locate.DEBIAN_FASHION_MNIST, out, *hide]
     if env:
         candidates.append(Path(env))
     return tuple(Path(p) for p in candidates)
@@ -92,10 +99,11 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
           quick: bool = False, seed: int = 0, extra_checks: tuple[str, ...] = (),
           gradescope: str | Path | None = None, report: bool = True,
           limits: Limits | None = None, isolation: str = "auto",
-          others: tuple[Path, ...] = ()) -> dict:
+          hide: tuple[Path, ...] = ()) -> dict:
     """Grade one submission; write ``out/results.json`` (and the report); return the results.
 
-    ``others``: other submissions of the same batch, hidden from this one.
+    ``hide``: more paths the submission must not read (in a batch: the other submissions and
+    the batch's report root).
     """
     started = time.perf_counter()
     sub = resolve_submission(submission)
@@ -112,7 +120,7 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
 
     outcomes: list[tuple[Check, Outcome, float]] = []
     with SubmissionProcess(sub, scratch, limits, isolation,
-                           hidden_paths(data_source, out, others)) as proc:
+                           hidden_paths(data_source, out, hide)) as proc:
         ctx = Context(proc, data, settings, rubric, scratch)
         if sub.is_dir():
             proc.start()
@@ -138,6 +146,8 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
                            load_error, output_tail, artifacts)
     res["isolation"] = isolation
     res["limits"] = limits.to_dict()
+    res["fingerprint"] = submission_fingerprint(sub, rubric.source, grade_options(
+        dataset, data_dir, quick, seed, extra_checks, limits, isolation))
     if artifacts.get("history"):
         res["reference_history"] = reference_history(data, settings)
     if "test_predictions" in artifacts:

@@ -1,0 +1,144 @@
+"""A class graded in one batch: hostile submissions are contained, each with its own clear
+message; nothing outside the scratch directories changes; the batch finishes; and the correct
+submission's result is identical to its solo run."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.batch import BatchOptions, discover, is_batch, run_batch
+from harness.grading.pipeline import grade
+from harness.isolation import Limits, bwrap_works
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+RUBRIC = str(FIXTURES / "rubric_synthetic.toml")
+LIMITS = Limits(hook_seconds=4, train_seconds=20, memory_mb=2048, file_mb=16)
+
+# hostile fixture → (check that must fail, words its message must contain)
+EXPECTED = {
+    "infinite_loop": ("loss", "did not finish within its time limit"),
+    "memory_bomb": ("training", "MemoryError"),
+    "fork_bomb": ("training", "os.fork is not allowed"),
+    "exits": ("contract", "exited with code 0"),
+    "segfault": ("contract", "SIGSEGV (segmentation fault)"),
+    "network": ("training", "is not allowed (no network while grading)"),
+    "escape_writer": ("contract", "is not allowed; a submission writes only where"),
+    "printer": ("training", "printing or writing far too much"),
+    "bad_outputs": ("contract", "logits contain NaN"),
+    "snoop": ("training", "found nothing to read"),
+    "syntax_error": ("contract", "loading harness_plugin.py failed"),
+}
+
+
+def _snapshot(root: Path) -> dict:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def _stable(doc):
+    """A results document without what legitimately varies between runs: times and paths."""
+    if isinstance(doc, dict):
+        return {k: _stable(v) for k, v in doc.items()
+                if k not in ("seconds", "timings", "path")}
+    if isinstance(doc, list):
+        return [_stable(v) for v in doc]
+    return doc
+
+
+@pytest.mark.parametrize("isolation", ["subprocess", "bwrap"])
+def test_hostile_class_is_contained(isolation, grading_data, tmp_path, monkeypatch):
+    if isolation == "bwrap" and not bwrap_works():
+        pytest.skip("bubblewrap is not installed or cannot create namespaces here "
+                    "(apt-get install bubblewrap)")
+    cls = tmp_path / "class"
+    for name in EXPECTED:
+        src = FIXTURES / ("submissions" if name == "syntax_error" else "hostile") / name
+        shutil.copytree(src, cls / name)
+    shutil.copytree(ROOT / "reference", cls / "good", ignore=shutil.ignore_patterns(
+        "__pycache__"))
+    out = tmp_path / "reports"
+    cache = Path(os.environ["HARNESS_CACHE"])
+    (cls / "snoop" / "targets.txt").write_text(f"{grading_data}\n{cache}\n{out}\n")
+    canary = tmp_path / "harness-escaped.txt"
+    before = _snapshot(cls)
+    # The data directory through $HARNESS_DATA: it must not reach the submissions either.
+    monkeypatch.setenv("HARNESS_DATA", str(grading_data))
+
+    opts = BatchOptions(rubric_path=RUBRIC, quick=True, limits=LIMITS, isolation=isolation,
+                        report=False)
+    rows = run_batch([str(cls)], out, opts, jobs=2)
+
+    assert len(rows) == len(EXPECTED) + 1
+    by_name = {r["submission"]: r for r in rows}
+    for name, (check_name, words) in EXPECTED.items():
+        res = by_name[name]
+        assert res.get("isolation") == isolation, name
+        got = next(c for c in res["checks"] if c["name"] == check_name)
+        assert not got["passed"] and words in got["message"], (name, got["message"])
+        assert (out / name / "results.json").is_file()
+    good = by_name["good"]
+    assert all(c["passed"] for c in good["checks"]), good["checks"]
+    # The rest of a hostile grade is intact where the hostility allows it.
+    assert next(c for c in by_name["fork_bomb"]["checks"] if c["name"] == "gradient")["passed"]
+    assert next(c for c in by_name["printer"]["checks"] if c["name"] == "loss")["passed"]
+    # Nothing outside the scratch directories changed.
+    assert _snapshot(cls) == before
+    assert not canary.exists() and not Path("/tmp/harness-escaped.txt").exists()
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*EXPECTED, "good", "index.html", "grades.csv"])
+    # Graded alone, the correct submission gets exactly the same result.
+    solo = grade(cls / "good", rubric_path=RUBRIC, quick=True,  # data via $HARNESS_DATA too
+                 out=tmp_path / "solo", limits=LIMITS, isolation=isolation, report=False)
+    assert _stable(solo) == _stable(good)
+
+
+def test_batch_is_resumable_and_writes_the_overview(grading_data, tmp_path, capsys):
+    cls = tmp_path / "class"
+    shutil.copytree(ROOT / "submissions" / "alice", cls / "alice")
+    shutil.copytree(ROOT / "submissions" / "alice", cls / "alice_copy")
+    shutil.copytree(ROOT / "submissions" / "bob", cls / "bob")
+    out = tmp_path / "reports"
+    opts = BatchOptions(data_dir=str(grading_data), rubric_path=RUBRIC, quick=True)
+    assert is_batch([str(cls)]) and not is_batch([str(cls / "bob")])
+    assert [p.name for p in discover([str(cls)])] == ["alice", "alice_copy", "bob"]
+    run_batch([str(cls)], out, opts, jobs=2)
+    first = json.loads((out / "bob" / "results.json").read_text())
+    capsys.readouterr()
+
+    (cls / "bob" / "train.py").write_text((cls / "bob" / "train.py").read_text() + "\n# v2\n")
+    run_batch([str(cls)], out, opts, jobs=2)
+    err = capsys.readouterr().err
+    assert "2 unchanged since their last grade, 1 to grade" in err and "bob" in err
+    assert json.loads((out / "alice" / "results.json").read_text())["fingerprint"]
+    assert json.loads((out / "bob" / "results.json").read_text())["fingerprint"] != \
+        first["fingerprint"]
+    run_batch([str(cls)], out, opts, jobs=1, force=True)
+    assert "0 unchanged since their last grade, 3 to grade" in capsys.readouterr().err
+
+    csv_lines = (out / "grades.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("submission,score,max_score")
+    assert [ln.split(",")[0] for ln in csv_lines[1:]] == ["alice", "alice_copy", "bob"]
+    html = (out / "index.html").read_text()
+    assert "alice/report.html" in html and "data:image/png;base64," in html
+    # Identical code is listed as similar; unrelated code is not.
+    similar = html.split("Similar code")[1]
+    assert "alice_copy" in similar and "bob" not in similar
+
+
+def test_an_interrupted_batch_keeps_what_it_finished(grading_data, tmp_path):
+    cls = tmp_path / "class"
+    shutil.copytree(ROOT / "submissions" / "alice", cls / "alice")
+    shutil.copytree(ROOT / "submissions" / "bob", cls / "bob")
+    out = tmp_path / "reports"
+    opts = BatchOptions(data_dir=str(grading_data), rubric_path=RUBRIC, quick=True,
+                        report=False)
+    run_batch([str(cls)], out, opts, jobs=1)
+    (out / "bob" / "results.json").unlink()  # as if the batch had stopped before bob
+    alice_before = (out / "alice" / "results.json").read_bytes()
+    rows = run_batch([str(cls)], out, opts, jobs=1)
+    assert (out / "alice" / "results.json").read_bytes() == alice_before
+    assert [r["submission"] for r in rows] == ["alice", "bob"]
