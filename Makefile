@@ -26,3 +26,4 @@ benchmark: install                 ## speed figures (PyTorch compared when insta
 	$(PIP) -e '.[bench]'
 	$(PYTHON) benchmarks/epoch_speed.py
 	$(PYTHON) benchmarks/data_load.py
+	$(PYTHON) benchmarks/batch_throughput.py
