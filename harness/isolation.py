@@ -14,6 +14,7 @@ import os
 import resource
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -70,11 +71,26 @@ def choose(mode: str = "auto") -> str:
     return "subprocess"
 
 
+def _python_paths() -> list[Path]:
+    """What the worker's Python needs to see even where /tmp is blanked: the interpreter's
+    prefixes, its import path, and the harness and reference packages."""
+    import harness
+    import reference
+
+    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix),
+             Path(harness.__file__).resolve().parent, Path(reference.__file__).resolve().parent}
+    paths |= {Path(p).resolve() for p in sys.path if p and Path(p).is_dir()}
+    return sorted(p for p in paths if p != Path("/"))
+
+
 def bwrap_prefix(scratch: Path, submission: Path, hidden: Sequence[Path]) -> list[str]:
-    """bwrap arguments: read-only system, ``hidden`` directories blanked, the submission
-    read-only, ``scratch`` writable, no network, own PID namespace, dies with the harness."""
+    """bwrap arguments: read-only system with /tmp and the ``hidden`` directories blanked, the
+    submission read-only, ``scratch`` writable, no network, own PID namespace, and death with
+    the harness. Later mounts cover earlier ones, so the order below matters."""
     args = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev",
             "--proc", "/proc", "--tmpfs", "/tmp"]
+    for path in _python_paths():
+        args += ["--ro-bind", str(path), str(path)]
     for path in hidden:
         if path.is_dir():
             args += ["--tmpfs", str(path)]

@@ -92,11 +92,13 @@ class SubmissionProcess:
             cmd += ["--deny", str(path)]
         if self.isolation == "bwrap":
             cmd = bwrap_prefix(self.scratch, self.submission, self.hidden) + cmd
-        self.proc = subprocess.Popen(cmd, pass_fds=(to_worker_r, from_worker_w),
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, cwd=self.scratch,
-                                     env=worker_env(self.scratch, self.limits),
-                                     preexec_fn=rlimits(self.limits), start_new_session=True)
+        with open(self.log_path, "ab") as log:  # what the worker says before it takes over
+            self.proc = subprocess.Popen(cmd, pass_fds=(to_worker_r, from_worker_w),
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                         cwd=self.scratch,
+                                         env=worker_env(self.scratch, self.limits),
+                                         preexec_fn=rlimits(self.limits),
+                                         start_new_session=True)
         os.close(to_worker_r)
         os.close(from_worker_w)
         self._to, self._from = to_worker_w, from_worker_r
@@ -178,7 +180,8 @@ class SubmissionProcess:
                 "timeout", f"{what} did not finish within its time limit and was stopped "
                 "(an endless loop, or far too slow)") from None
         except wire.ChannelError as exc:
-            raise SubmissionFailure("crashed", f"{what}: {self._death_note(exc)}") from None
+            raise SubmissionFailure("crashed", f"{what}: {self._death_note(exc)}",
+                                    self.output_tail()[-2000:]) from None
 
     def _death_note(self, exc: Exception) -> str:
         try:
