@@ -77,8 +77,9 @@ def _python_paths() -> list[Path]:
     import harness
     import reference
 
-    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix),
-             Path(harness.__file__).resolve().parent, Path(reference.__file__).resolve().parent}
+    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
+    paths |= {Path(p).resolve() for m in (harness, reference) for p in m.__path__
+              if Path(p).is_dir()}
     paths |= {Path(p).resolve() for p in sys.path if p and Path(p).is_dir()}
     return sorted(p for p in paths if p != Path("/"))
 

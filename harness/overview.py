@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plots
+from .hookspecs import HOOKS_BY_PART
 from .report import TEMPLATES, _env, _png
 from .similarity import similar_pairs
 
@@ -19,9 +20,10 @@ def _histograms(rows: list[dict]):
     import matplotlib.pyplot as plt
 
     scores = [r["score"] for r in rows if r.get("max_score")]
+    top = max((r["max_score"] for r in rows if r.get("max_score")), default=1)
     accs = [r["test_accuracy"] for r in rows if r.get("test_accuracy") is not None]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3), layout="constrained")
-    a.hist(scores, bins=20, color="C0")
+    a.hist(scores, bins=20, range=(0, top), color="C0")
     a.set(title="Scores", xlabel="points", ylabel="submissions")
     if accs:
         b.hist(accs, bins=20, color="C2")
@@ -44,7 +46,9 @@ def write_overview(rows: list[dict], names: list[str], subs: list[Path], out_roo
             "report": f"{name}/report.html" if (out_root / name / "report.html").exists()
             else None,
         })
-    parts = sorted({p for e in entries for p in e["parts"]})
+    order = [*HOOKS_BY_PART, "policy"]
+    parts = sorted({p for e in entries for p, v in e["parts"].items() if v.get("max_score")},
+                   key=lambda p: (order.index(p) if p in order else len(order), p))
     scores = [e["score"] for e in entries if e["max_score"]]
     html = _env().get_template("index.html.j2").render(
         entries=entries, parts=parts, pairs=pairs, histogram=_png(_histograms(rows)),
