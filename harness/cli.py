@@ -28,7 +28,8 @@ def _limits(args: argparse.Namespace):
 
     return Limits(hook_seconds=args.hook_timeout, train_seconds=args.train_timeout,
                   memory_mb=args.memory_mb, cpu_seconds=args.cpu_seconds,
-                  processes=args.max_procs, file_mb=args.max_file_mb, threads=args.threads)
+                  processes=args.max_procs, file_mb=args.max_file_mb,
+                  output_kb=args.max_output_kb, threads=args.threads)
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -163,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     lim.add_argument("--max-procs", type=int, default=256, help="processes (default 256)")
     lim.add_argument("--max-file-mb", type=int, default=512,
                      help="largest file, output log included (default 512)")
+    lim.add_argument("--max-output-kb", type=int, default=16,
+                     help="how much of the submission's output the results keep (default 16)")
     lim.add_argument("--threads", type=int, default=1,
                      help="BLAS threads per submission (default 1; fixed so that results do "
                           "not depend on the batch)")

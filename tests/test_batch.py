@@ -142,3 +142,20 @@ def test_an_interrupted_batch_keeps_what_it_finished(grading_data, tmp_path):
     rows = run_batch([str(cls)], out, opts, jobs=1)
     assert (out / "alice" / "results.json").read_bytes() == alice_before
     assert [r["submission"] for r in rows] == ["alice", "bob"]
+
+
+def test_python_dash_m_batch_runs(grading_data, tmp_path):
+    """Batch children are spawned: ``python -m harness`` must not re-run itself in them."""
+    import subprocess
+    import sys
+    cls = tmp_path / "class"
+    shutil.copytree(ROOT / "submissions" / "bob", cls / "bob")
+    (cls / "empty").mkdir()  # no plugin file: graded as such, not skipped
+    proc = subprocess.run([sys.executable, "-m", "harness", "grade", str(cls), "--quick",
+                           "--no-report", "--data-dir", str(grading_data), "--rubric", RUBRIC,
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 submissions graded" in proc.stdout
+    empty = json.loads((tmp_path / "out" / "empty" / "results.json").read_text())
+    assert "no harness_plugin.py" in empty["load_error"]["message"]

@@ -86,6 +86,7 @@ def test_bob_each_bug_caught_by_the_right_check(data_dir, out_root):
     ("summed_loss", "loss", "summed over the batch instead of averaged", True),
     ("wrong_derivative", "gradient", "W1, b1: wrong values below the output layer: check the "
      "activation's derivative (tanh", True),
+    ("float32_only", "gradient", "computed in float32: build the model in the dtype", True),
     ("adam_no_decay", "optimizer", "like Adam or RMSProp", True),
     ("adam_no_decay", "optimizer", "the learning rate never decays", True),
     ("nan_history", "training", "train_loss is nan, not a finite number", True),
