@@ -22,8 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -100,8 +98,7 @@ def main() -> None:
                     checkpoint_path=str(Path(tmp) / m / "ckpt.npz"))))
         for p in procs.values():
             p.close()
-    base_rtt, base_train = statistics.median(rtt["in-process"]), \
-        statistics.median(train["in-process"])
+    base_train = statistics.median(train["in-process"])
     print(f"\nisolation overhead (median of {args.repeats}, interleaved; BLAS 2 threads):")
     print(f"{'':<12} {'hook round trip':>16} {'training (12 ep.)':>18} {'ratio':>6}")
     for name in ("in-process", *modes):
@@ -124,7 +121,6 @@ def main() -> None:
         seconds, per_min = throughput(copies, quick_mode, args.data_dir, modes[0])
         print(f"  {'quick' if quick_mode else 'full':<5} {copies:>3} copies of the reference: "
               f"{seconds:6.1f} s, {per_min:5.1f} submissions/minute")
-    np.random.seed(0)
 
 
 if __name__ == "__main__":

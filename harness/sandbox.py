@@ -78,8 +78,9 @@ class SubmissionProcess:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def start(self, timeout: float = 60.0) -> None:
-        """Start a worker and load the plugin; a plugin that fails to load sets ``load_error``."""
+    def start(self) -> None:
+        """Start a worker and load the plugin. Never raises for the submission's sake: a plugin
+        that fails to load (or hangs, or kills its process while loading) sets ``load_error``."""
         self.close()
         self.generation += 1
         (self.scratch / "tmp").mkdir(parents=True, exist_ok=True)
@@ -102,7 +103,12 @@ class SubmissionProcess:
         os.close(to_worker_r)
         os.close(from_worker_w)
         self._to, self._from = to_worker_w, from_worker_r
-        hello = self._receive(time.monotonic() + timeout, "loading harness_plugin.py")
+        try:
+            hello = self._receive(time.monotonic() + self.limits.hook_seconds,
+                                  "loading harness_plugin.py")
+        except SubmissionFailure as failure:
+            self.load_error, self.implemented = failure, []
+            return
         if not hello.get("ok"):
             self.load_error = SubmissionFailure("load", hello.get("error", "load failed"),
                                                 hello.get("traceback", ""))

@@ -158,10 +158,7 @@ def main() -> None:
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
     sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
 
-    import numpy  # noqa: F401  (imported before the guard, like everything the harness needs)
-    import pluggy  # noqa: F401
-
-    from harness import guard, hookspecs, wire  # noqa: F401
+    from harness import guard
     from harness.policy import ImportBlocker
 
     blocker = ImportBlocker()

@@ -31,6 +31,8 @@ EXPECTED = {
     "bad_outputs": ("contract", "logits contain NaN"),
     "snoop": ("training", "found nothing to read"),
     "syntax_error": ("contract", "loading harness_plugin.py failed"),
+    "hang_on_import": ("contract", "loading harness_plugin.py did not finish"),
+    "exit_on_import": ("contract", "exited with code 7"),
 }
 
 

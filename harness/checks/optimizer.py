@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness import numerics
-
 from . import Check, Outcome, checkimpl
 
 LR = 0.1

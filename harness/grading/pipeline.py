@@ -14,7 +14,6 @@ import time
 import traceback
 from pathlib import Path
 
-from harness import __version__
 from harness.checks import Check, Outcome, load_checks
 from harness.data import DEFAULT_VAL_SIZE, load_dataset, locate, to_unit, train_val_split
 from harness.hookspecs import HOOKS_BY_PART
@@ -94,6 +93,28 @@ def run_check(check: Check, ctx: Context, rubric: Rubric) -> Outcome:
                        details={"traceback": traceback.format_exc(limit=3)})
 
 
+def run_checks(ctx: Context, checks: list[Check], rubric: Rubric) -> list[tuple]:
+    """Start the worker, read the plugin's declarations, run every check: (check, outcome,
+    seconds) each. Nothing the submission does escapes as an exception."""
+    proc = ctx.proc
+    if proc.submission.is_dir():
+        proc.start()
+    else:
+        proc.load_error = SubmissionFailure("load", f"{proc.submission} is not a directory")
+    if proc.load_error is None and "harness_info" in proc.implemented:
+        try:
+            info = proc.call("harness_info")
+            ctx.info = info if isinstance(info, dict) else {}
+        except SubmissionFailure:
+            pass
+    outcomes = []
+    for check in checks:
+        t0 = time.perf_counter()
+        outcome = run_check(check, ctx, rubric)
+        outcomes.append((check, outcome, time.perf_counter() - t0))
+    return outcomes
+
+
 def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str | None = None,
           rubric_path: str | Path | None = None, out: str | Path | None = None,
           quick: bool = False, seed: int = 0, extra_checks: tuple[str, ...] = (),
@@ -117,33 +138,19 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
     checks = [c for c in load_checks(extra_checks) if c.quick or not quick]
     scratch = Path(tempfile.mkdtemp(prefix=f"harness-{sub.name}-"))
     loaded = time.perf_counter()
-
-    outcomes: list[tuple[Check, Outcome, float]] = []
-    with SubmissionProcess(sub, scratch, limits, isolation,
-                           hidden_paths(data_source, out, hide)) as proc:
-        ctx = Context(proc, data, settings, rubric, scratch)
-        if sub.is_dir():
-            proc.start()
-        else:
-            proc.load_error = SubmissionFailure("load", f"{sub} is not a directory")
-        if proc.load_error is None and "harness_info" in proc.implemented:
-            try:
-                info = proc.call("harness_info")
-                ctx.info = info if isinstance(info, dict) else {}
-            except SubmissionFailure:
-                pass
-        for check in checks:
-            t0 = time.perf_counter()
-            outcome = run_check(check, ctx, rubric)
-            outcomes.append((check, outcome, time.perf_counter() - t0))
-        output_tail = proc.output_tail()
-        load_error = proc.load_error
-        implemented = proc.implemented
+    try:
+        with SubmissionProcess(sub, scratch, limits, isolation,
+                               hidden_paths(data_source, out, hide)) as proc:
+            ctx = Context(proc, data, settings, rubric, scratch)
+            outcomes = run_checks(ctx, checks, rubric)
+            output_tail = proc.output_tail()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     checked = time.perf_counter()
 
     artifacts = ctx.artifacts
-    res = results.assemble(sub, data, rubric, settings, outcomes, ctx.info, implemented,
-                           load_error, output_tail, artifacts)
+    res = results.assemble(sub, data, rubric, settings, outcomes, ctx.info, proc.implemented,
+                           proc.load_error, output_tail, artifacts)
     res["isolation"] = isolation
     res["limits"] = limits.to_dict()
     res["fingerprint"] = submission_fingerprint(sub, rubric.source, grade_options(
@@ -159,11 +166,8 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
                       "total": round(time.perf_counter() - started, 3)}
     results.write_json(out / "results.json", res)
     if gradescope:
-        path = Path(gradescope)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        results.write_json(path, results.gradescope(res))
+        results.write_json(Path(gradescope), results.gradescope(res))
     if report:
         from harness.report import write_grade_report
         write_grade_report(res, artifacts, data, out / "report.html")
-    shutil.rmtree(scratch, ignore_errors=True)
     return res
