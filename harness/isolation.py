@@ -118,10 +118,15 @@ def rlimits(limits: Limits) -> Callable[[], None]:
     return apply
 
 
+_PASSED_ON = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "PYTHONPATH", "VIRTUAL_ENV",
+              "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
 def worker_env(scratch: Path, limits: Limits) -> dict[str, str]:
-    """The worker's environment: no harness settings, BLAS threads fixed (so results do not
-    depend on how many submissions run side by side), caches and temp files in scratch."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+    """The worker's environment: only what Python and BLAS need (never the harness's settings,
+    nor whatever tokens the grader's shell holds), BLAS threads fixed so that results do not
+    depend on how many submissions run side by side, caches and temp files in scratch."""
+    env = {k: os.environ[k] for k in _PASSED_ON if k in os.environ}
     threads = str(limits.threads)
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", HOME=str(scratch),
                TMPDIR=str(scratch / "tmp"), MPLCONFIGDIR=str(scratch / ".matplotlib"),

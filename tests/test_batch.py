@@ -69,6 +69,7 @@ def test_hostile_class_is_contained(isolation, grading_data, tmp_path, monkeypat
     before = _snapshot(cls)
     # The data directory through $HARNESS_DATA: it must not reach the submissions either.
     monkeypatch.setenv("HARNESS_DATA", str(grading_data))
+    monkeypatch.setenv("GRADER_SECRET_TOKEN", "do-not-leak")  # nor the grader's secrets
 
     opts = BatchOptions(rubric_path=RUBRIC, quick=True, limits=LIMITS, isolation=isolation,
                         report=False)
