@@ -21,9 +21,9 @@ from .context import GradeData, Settings
 def reference_history(data: GradeData, settings: Settings) -> list[dict]:
     from reference.train import TrainConfig, train
 
-    key_src = json.dumps([__version__, data.name, data.verified, len(data.x_train),
-                          len(data.x_val), settings.train_config, settings.train_budget],
-                         sort_keys=True)
+    content = hashlib.sha1(data.y_train.tobytes() + data.x_val[:256].tobytes()).hexdigest()
+    key_src = json.dumps([__version__, data.name, content, len(data.x_train), len(data.x_val),
+                          settings.train_config, settings.train_budget], sort_keys=True)
     path = cache_root() / "reference-curves" / f"{hashlib.sha1(key_src.encode()).hexdigest()}.json"
     try:
         return json.loads(path.read_text())
