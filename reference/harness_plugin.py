@@ -9,14 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.data import Split
+from harness.data import Split, Standardizer
 from harness.hookspecs import hookimpl
 from reference import checkpoint, evaluate, search
 from reference.model import MLP
 from reference.optim import SGD
 from reference.train import TrainConfig, train
-
-from harness.data import Standardizer
 
 
 @dataclass

@@ -71,9 +71,10 @@ class MLP:
 
     def predict(self, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
         """Predicted labels ``(N,)``, computed in batches to bound memory."""
+        if not len(X):
+            return np.zeros(0, np.int64)
         return np.concatenate([self.forward(X[i:i + batch_size]).argmax(axis=1)
-                               for i in range(0, len(X), batch_size)]) if len(X) else \
-            np.zeros(0, np.int64)
+                               for i in range(0, len(X), batch_size)])
 
     def evaluate(self, X: np.ndarray, y: np.ndarray, reg: float = 0.0,
                  batch_size: int = 8192) -> tuple[float, float]:

@@ -8,6 +8,7 @@ import numpy as np
 from harness import numerics
 
 from . import Check, Outcome, checkimpl
+from .checkpoint import reload_model, trained_checkpoint
 
 
 class AccuracyCheck(Check):
@@ -19,11 +20,10 @@ class AccuracyCheck(Check):
     requires = ("harness_load_checkpoint", "harness_predict", "harness_get_params")
 
     def run(self, ctx) -> Outcome:
-        path = ctx.artifacts.get("checkpoint")
-        if path is None or not path.exists():
+        path = trained_checkpoint(ctx)
+        if path is None:
             return Outcome(False, "no checkpoint from training to evaluate")
-        ctx.proc.restart()
-        model = ctx.call("harness_load_checkpoint", checkpoint_path=str(path))
+        model = reload_model(ctx, path)
         predictions = np.asarray(ctx.call("harness_predict", model=model, x=ctx.data.x_test))
         if predictions.shape != ctx.data.y_test.shape:
             return Outcome(False, f"predictions on the test images have shape "

@@ -17,9 +17,21 @@ from . import Check, Outcome, checkimpl
 from .training import history_problems
 
 
+def trained_checkpoint(ctx):
+    """The checkpoint the training check's run wrote, or None if there is none."""
+    path = ctx.artifacts.get("checkpoint")
+    return path if path is not None and path.exists() else None
+
+
+def reload_model(ctx, path):
+    """The submission's model loaded from ``path`` by its own loader, in a fresh process:
+    nothing survives from training but the file."""
+    ctx.proc.restart()
+    return ctx.call("harness_load_checkpoint", checkpoint_path=str(path))
+
+
 def reload_accuracy(ctx, path, x, y) -> float:
-    ctx.proc.restart()  # a fresh process: nothing survives from training but the file
-    model = ctx.call("harness_load_checkpoint", checkpoint_path=str(path))
+    model = reload_model(ctx, path)
     return numerics.accuracy(ctx.call("harness_predict", model=model, x=x), y)
 
 

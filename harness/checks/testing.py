@@ -7,7 +7,7 @@ It is given the validation split: the test labels never leave the harness (see `
 from __future__ import annotations
 
 from . import Check, Outcome, checkimpl
-from .checkpoint import reload_accuracy
+from .checkpoint import reload_accuracy, trained_checkpoint
 
 
 class TestPartCheck(Check):
@@ -19,8 +19,8 @@ class TestPartCheck(Check):
     requires = ("harness_test", "harness_load_checkpoint", "harness_predict")
 
     def run(self, ctx) -> Outcome:
-        path = ctx.artifacts.get("checkpoint")
-        if path is None or not path.exists():
+        path = trained_checkpoint(ctx)
+        if path is None:
             return Outcome(False, "no checkpoint from training to test")
         ours = reload_accuracy(ctx, path, ctx.data.x_val, ctx.data.y_val)
         reported = ctx.call("harness_test", checkpoint_path=str(path), x=ctx.data.x_val,
