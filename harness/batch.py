@@ -106,7 +106,8 @@ def run_batch(paths: list[str], out_root: Path, opts: BatchOptions, jobs: int,
                             opts.extra_checks, opts.limits, opts.isolation)
     # Train the reference overlay once, up front, instead of in every child at once.
     data, _ = grade_data(opts.dataset, opts.data_dir, opts.seed, opts.quick)
-    reference_history(data, grading_settings(opts.dataset, rubric, opts.quick, opts.limits))
+    reference_history(data, grading_settings(opts.dataset, rubric, opts.quick, opts.limits,
+                                             len(data.x_train), data.input_dim))
 
     names = _out_names(subs)
     todo, rows = [], {}

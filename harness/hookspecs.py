@@ -19,9 +19,14 @@ Conventions shared by every hook:
 - The loss is the mean cross-entropy over the batch plus an L2 term on the weights. Both
   ``0.5 * reg * sum ||W||^2`` and ``reg * sum ||W||^2`` are accepted, as long as the loss and the
   gradient agree; the harness reports which one was used.
-- Files: the harness names every path a submission writes (``checkpoint_path``, ``out_dir``);
-  the submission owns the content and format of those files, and writes nowhere else.
+- Files: the harness names every place a submission writes. A checkpoint goes in
+  ``checkpoint_dir``, a fresh directory the submission owns: write one file at
+  ``checkpoint_path`` (a suggested name inside it), or a directory of files, ``.npz`` plus
+  ``.json``, one file per layer, whatever the student's code does. Search records go under
+  ``out_dir``. Nothing is written anywhere else.
 - The harness never gives a submission the test labels.
+- What a submission is like is declared in ``harness_info`` (see there and
+  :mod:`harness.grading.declarations`): the adapter declares, it does not rewrite.
 
 Parts of the assignment and the hooks grading them: model = build_model, get_params, set_params,
 forward, predict, loss_and_grads; train = optimizer_step, train; search = search;
@@ -41,11 +46,24 @@ hookimpl = pluggy.HookimplMarker("harness")
 
 @hookspec(firstresult=True)
 def harness_info() -> dict:
-    """Optional declarations about the submission, all keys optional.
+    """Declarations about the submission; every key optional. Which fits which layout:
 
-    ``hidden_layers``: 1 or 2, the number of hidden layers the submission's network has, for the
-    assignment's two readings of "three-layer" (default 2). ``momentum``: True if the optimizer
-    supports momentum (then it is checked). ``name``: the student's name or id.
+    - ``name``: the student's name or id.
+    - ``hidden_layers``: 1 or 2 (default 2), for the two readings of "three-layer".
+    - ``equal_hidden_sizes``: True for a network built as ``Net(input, hidden, output)`` with
+      one size for every hidden layer; the harness then asks only for equal sizes.
+    - ``activations``: the activations the model supports, e.g. ``["relu", "sigmoid"]``
+      (default: the rubric's list). Each is checked; the rubric sets how many are needed.
+    - ``forward_returns``: "logits" (default), "probabilities" (forward ends in softmax) or
+      "log_probabilities"; compared in log space up to a constant per row.
+    - ``l2``: "loss" (default; L2 in the loss and its gradient) or "optimizer" (weight decay in
+      the step: ``harness_optimizer_step`` gets ``reg``, and the gradient has no L2 term).
+    - ``momentum``: True if the optimizer supports momentum (then it is checked).
+    - ``leaky_relu_slope``: the negative slope of leaky_relu (default 0.01).
+    - ``data``: "arrays" (default) or "files": training reads dataset files with the student's
+      own loader; ``harness_train`` and ``harness_search`` then also get ``data_dir``, holding
+      the harness's training split as the training files and its validation split in the place
+      of the test files, in the official format.
     """
 
 
@@ -70,7 +88,8 @@ def harness_set_params(model: Any, params: dict[str, np.ndarray]) -> None:
 
 @hookspec(firstresult=True)
 def harness_forward(model: Any, x: np.ndarray) -> np.ndarray:
-    """Logits (scores before softmax), ``(N, num_classes)``."""
+    """The forward pass, ``(N, num_classes)``: logits (scores before softmax), or probabilities
+    or log-probabilities as declared in ``forward_returns``."""
 
 
 @hookspec(firstresult=True)
@@ -82,56 +101,65 @@ def harness_predict(model: Any, x: np.ndarray) -> np.ndarray:
 def harness_loss_and_grads(model: Any, x: np.ndarray, y: np.ndarray,
                            reg: float) -> tuple[float, dict[str, np.ndarray]]:
     """``(loss, grads)`` for one batch: the mean cross-entropy plus the L2 term with strength
-    ``reg``, and its gradient for every parameter in the canonical layout. Must not update the
-    model."""
+    ``reg``, and its gradient for every parameter in the canonical layout. With
+    ``l2="optimizer"`` declared the gradient has no L2 term (the loss may show the penalty or
+    not). An epsilon inside the log is fine. Must not update the model."""
 
 
 @hookspec(firstresult=True)
 def harness_optimizer_step(model: Any, grads: dict[str, np.ndarray], lr: float,
-                           momentum: float) -> None:
+                           momentum: float, reg: float) -> None:
     """Apply one step of the submission's optimizer to ``model`` in place, with gradients
     ``grads`` (canonical layout) and learning rate ``lr``. ``momentum`` is 0.0 unless
-    ``harness_info`` declared momentum support. The assignment asks for SGD: θ ← θ − lr·g."""
+    ``harness_info`` declared momentum support, and must then give plain SGD:
+    θ ← θ − lr·g. ``reg`` is the L2 strength, for ``l2="optimizer"`` (weight decay:
+    θ ← θ − lr·(g + c·reg·θ), c = 1 or 2); otherwise it is 0.0."""
 
 
 @hookspec(firstresult=True)
 def harness_train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
-                  y_val: np.ndarray, config: dict, budget: dict,
-                  checkpoint_path: str) -> list[dict]:
-    """Train a new model and save the best weights by validation accuracy to
-    ``checkpoint_path`` (a file path; its format is the submission's own).
+                  y_val: np.ndarray, config: dict, budget: dict, checkpoint_path: str,
+                  checkpoint_dir: str, data_dir: str) -> list[dict]:
+    """Train a new model and save the best weights by validation accuracy in
+    ``checkpoint_dir`` (at ``checkpoint_path``, or any files inside the directory).
 
     ``config``: hidden_sizes, activation, num_classes, lr, lr_decay ("exponential": lr·rate^e,
     "step": lr·rate^(e // step_every), 0-based epoch e), decay_rate, step_every, momentum,
-    batch_size, reg, seed. ``budget``: epochs (at most this many) and max_seconds (stop before
-    exceeding it; the harness stops the run at its own hard limit past that).
+    batch_size, reg, seed. ``budget``: epochs, the number to run (at most). max_seconds is
+    advice for loops that watch the clock; the harness itself stops only runaway runs, at a
+    generous wall-time limit. ``data_dir`` (only with ``data="files"`` declared): the same split
+    as dataset files, for the student's own loader.
 
-    Returns the history, one dict per epoch: epoch (1-based), train_loss, val_acc, lr, and
-    optionally val_loss.
+    Returns the history, one dict per epoch: epoch (1-based), train_loss, val_acc, and
+    optionally lr (a number, or a list with one per step; without it the learning-rate schedule
+    cannot be verified) and val_loss.
     """
 
 
 @hookspec(firstresult=True)
-def harness_load_checkpoint(checkpoint_path: str) -> Any:
-    """A model rebuilt from a checkpoint written by ``harness_train``, in a fresh process:
-    the architecture must come from the file, not from the code."""
+def harness_load_checkpoint(checkpoint_path: str, checkpoint_dir: str) -> Any:
+    """A model rebuilt from what ``harness_train`` saved, in a fresh process: the architecture
+    (hidden sizes, activation) must come from the files, not from the code."""
 
 
 @hookspec(firstresult=True)
 def harness_search(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
                    y_val: np.ndarray, grid: dict, base_config: dict, budget: dict,
-                   out_dir: str) -> dict:
+                   out_dir: str, data_dir: str) -> dict | str:
     """Search ``grid`` (lists under "lr", "hidden_sizes", "reg") over ``base_config``, training
     every combination within ``budget`` (per trial), recording results under ``out_dir``.
 
     Returns ``{"trials": [{"lr", "hidden_sizes", "reg", "val_acc"}, ...], "best": <the trial
-    with the highest val_acc>}``.
+    with the highest val_acc>}``, or the path of the records file the search wrote under
+    ``out_dir`` (CSV with a header, a JSON list, or a JSON dict of trials; the harness reads it
+    and understands the common column names).
     """
 
 
 @hookspec(firstresult=True)
-def harness_test(checkpoint_path: str, x: np.ndarray, y: np.ndarray) -> float:
-    """The test part: load the checkpoint and return its accuracy on ``(x, y)``.
+def harness_test(checkpoint_path: str, checkpoint_dir: str, x: np.ndarray,
+                 y: np.ndarray) -> float:
+    """The test part: load the checkpoint and return its accuracy on ``(x, y)``, a fraction.
 
     The harness calls it with labelled data of its choosing (never the test labels) and checks
     the figure against accuracy it computes itself from ``harness_predict``.

@@ -24,16 +24,18 @@ def forbidden_root(module: str, forbidden: frozenset[str] = FORBIDDEN_MODULES) -
 class ImportBlocker(importlib.abc.MetaPathFinder):
     """Refuses forbidden imports with a message a student understands, and remembers each try."""
 
-    def __init__(self, forbidden: frozenset[str] = FORBIDDEN_MODULES) -> None:
+    def __init__(self, forbidden: frozenset[str] = FORBIDDEN_MODULES, root: str = "") -> None:
         self.forbidden = forbidden
-        self.attempts: list[str] = []
+        self.root = root  # the submission: attempts name the innermost frame of its code
+        self.attempts: list[dict] = []
 
     def find_spec(self, fullname, path=None, target=None):
         root = forbidden_root(fullname, self.forbidden)
         if root is None:
             return None
-        if fullname not in self.attempts:
-            self.attempts.append(fullname)
+        attempt = {"module": fullname, **_importer(self.root)}
+        if attempt not in self.attempts:
+            self.attempts.append(attempt)
         raise ImportError(
             f"import of '{fullname}' blocked: the assignment allows NumPy only, and {root} is a "
             "deep-learning/autodiff framework"
@@ -44,3 +46,16 @@ class ImportBlocker(importlib.abc.MetaPathFinder):
             if forbidden_root(name, self.forbidden):
                 del sys.modules[name]
         sys.meta_path.insert(0, self)
+
+
+def _importer(root: str) -> dict:
+    """File and line of the submission's code that asked for the import: the innermost frame
+    under ``root`` (through ``importlib.import_module``, ``exec`` and libraries alike); empty
+    when no submission code is on the stack (a library probing for an optional backend)."""
+    frame = sys._getframe(2)
+    prefix = root.rstrip("/") + "/"
+    while frame is not None:
+        if root and frame.f_code.co_filename.startswith(prefix):
+            return {"file": frame.f_code.co_filename[len(prefix):], "line": frame.f_lineno}
+        frame = frame.f_back
+    return {"file": "", "line": 0}

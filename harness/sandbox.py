@@ -37,6 +37,7 @@ class SubmissionFailure(Exception):
     def __init__(self, kind: str, message: str, traceback: str = "") -> None:
         super().__init__(message)
         self.kind, self.message, self.traceback = kind, message, traceback
+        self.missing_module: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class SubmissionProcess:
         self.generation = 0
         self.implemented: list[str] = []
         self.load_error: SubmissionFailure | None = None
-        self.blocked_imports: list[str] = []
+        self.blocked_imports: list[dict] = []  # {"module", "file", "line"}, every generation
         self.restarts = 0
 
     # lifecycle -----------------------------------------------------------------------------
@@ -109,9 +110,12 @@ class SubmissionProcess:
         except SubmissionFailure as failure:
             self.load_error, self.implemented = failure, []
             return
+        self._note_blocked(hello.get("blocked_imports"))
         if not hello.get("ok"):
-            self.load_error = SubmissionFailure("load", hello.get("error", "load failed"),
-                                                hello.get("traceback", ""))
+            self.load_error = SubmissionFailure("load", str(hello.get("error", "load failed")),
+                                                str(hello.get("traceback", "")))
+            missing = hello.get("missing_module")
+            self.load_error.missing_module = missing if isinstance(missing, str) else None
             self.implemented = []
         else:
             self.load_error = None
@@ -147,10 +151,6 @@ class SubmissionProcess:
         """The result of ``hook(**kwargs)`` in the worker, or :class:`SubmissionFailure`."""
         return self._request({"op": "call", "hook": hook, "kwargs": kwargs}, timeout, hook)
 
-    def perturbed_losses(self, timeout: float | None = None, **kwargs: Any):
-        return self._request({"op": "perturbed_losses", "kwargs": kwargs}, timeout,
-                             "harness_loss_and_grads (numerical gradient)")
-
     def _request(self, request: dict, timeout: float | None, what: str) -> Any:
         if self.proc is None or self.proc.poll() is not None:
             self.start()
@@ -167,11 +167,21 @@ class SubmissionProcess:
         except OSError:
             pass  # the worker died; receiving reports how
         reply = self._receive(deadline, what)
-        self.blocked_imports = list(reply.get("blocked_imports", self.blocked_imports))
+        self._note_blocked(reply.get("blocked_imports"))
         if not reply.get("ok"):
             raise SubmissionFailure("exception", f"{what} raised {reply.get('error')}",
                                     reply.get("traceback", ""))
         return reply.get("result")
+
+    def _note_blocked(self, attempts) -> None:
+        """Keep every forbidden import the worker reports, across worker restarts."""
+        for attempt in attempts if isinstance(attempts, list) else []:
+            if isinstance(attempt, dict) and isinstance(attempt.get("module"), str):
+                clean = {"module": attempt["module"], "file": str(attempt.get("file", "")),
+                         "line": attempt.get("line") if isinstance(attempt.get("line"), int)
+                         else 0}
+                if clean not in self.blocked_imports:
+                    self.blocked_imports.append(clean)
 
     def _receive(self, deadline: float, what: str) -> dict:
         try:

@@ -2,7 +2,9 @@
 
 Started by :mod:`harness.sandbox` as ``python -m harness.worker``. It blocks forbidden imports,
 loads the submission's plugin, then answers requests on the channel (:mod:`harness.wire`) until
-the harness closes it. The submission's own stdout and stderr go to a log file, never to the
+the harness closes it. It only calls the student's hooks and returns their raw results: nothing
+that scores is computed here, since whatever runs in this process can be changed by the
+submission. The submission's own stdout and stderr go to a log file, never to the
 channel.
 """
 
@@ -61,6 +63,11 @@ class Worker:
             sys.modules[spec.name] = module
             spec.loader.exec_module(module)
             self.pm.register(module, "submission")
+        except ModuleNotFoundError as exc:
+            return {"ok": False, "missing_module": exc.name,
+                    "error": f"loading {PLUGIN_FILE} failed: the submission imports "
+                             f"'{exc.name}', which is not installed where the harness runs",
+                    "traceback": student_traceback(exc, self.submission)}
         except BaseException as exc:  # a broken plugin is the student's to fix: report it
             return {"ok": False, "error": f"loading {PLUGIN_FILE} failed",
                     "traceback": student_traceback(exc, self.submission)}
@@ -82,32 +89,10 @@ class Worker:
     def call(self, hook: str, kwargs: dict) -> Any:
         return getattr(self.pm.hook, hook)(**kwargs)
 
-    def perturbed_losses(self, model, x, y, reg: float, coords: list, h: float):
-        """Losses at θ ± h·e_i for each ``[name, flat_index]``: the raw material of a numerical
-        gradient, computed by the submission's own loss."""
-        import numpy as np
-
-        base = {k: np.array(v, dtype=np.float64) for k, v in
-                self.call("harness_get_params", {"model": model}).items()}
-        out = np.zeros((len(coords), 2))
-        try:
-            for row, (name, index) in enumerate(coords):
-                for col, sign in enumerate((1.0, -1.0)):
-                    params = dict(base)
-                    params[name] = base[name].copy()
-                    params[name].flat[index] += sign * h
-                    self.call("harness_set_params", {"model": model, "params": params})
-                    loss, _ = self.call("harness_loss_and_grads",
-                                        {"model": model, "x": x, "y": y, "reg": reg})
-                    out[row, col] = float(loss)
-        finally:
-            self.call("harness_set_params", {"model": model, "params": base})
-        return out
-
     def serve(self, fd_in: int, fd_out: int, blocker) -> None:
         from harness import wire
 
-        wire.send(fd_out, wire.encode(self.load()))
+        wire.send(fd_out, wire.encode({**self.load(), "blocked_imports": blocker.attempts}))
         while True:
             try:
                 frame = wire.receive(fd_in)
@@ -118,8 +103,6 @@ class Worker:
                 request = wire.decode(frame, self.object_of)
                 if request["op"] == "call":
                     result = self.call(request["hook"], request["kwargs"])
-                elif request["op"] == "perturbed_losses":
-                    result = self.perturbed_losses(**request["kwargs"])
                 else:
                     raise ValueError(f"unknown op {request['op']!r}")
                 reply = {"ok": True, "result": result}
@@ -161,7 +144,7 @@ def main() -> None:
     from harness import guard
     from harness.policy import ImportBlocker
 
-    blocker = ImportBlocker()
+    blocker = ImportBlocker(root=str(args.submission.resolve()))
     blocker.install()
     scratch = args.log.parent
     os.chdir(scratch)  # relative writes land in the scratch directory

@@ -41,15 +41,17 @@ class Outcome:
 
 
 class Check(ABC):
-    """Base class. ``requires``: hooks without which the check cannot run; ``quick``: part of
-    the student self-check; ``order``: checks run in increasing order (later ones may use what
-    earlier ones left in ``ctx.artifacts``)."""
+    """Base class. ``requires``: hooks without which the check cannot run; ``needs_plugin``:
+    False for checks that read the submission's files only (they run even when the plugin does
+    not load); ``quick``: part of the student self-check; ``order``: checks run in increasing
+    order (later ones may use what earlier ones left in ``ctx.artifacts``)."""
 
     name: str = ""
     title: str = ""
     part: str = ""
     order: int = 100
     quick: bool = True
+    needs_plugin: bool = True
     requires: tuple[str, ...] = ()
 
     @abstractmethod

@@ -8,7 +8,7 @@ import numpy as np
 from harness import numerics
 
 from . import Check, Outcome, checkimpl
-from .checkpoint import reload_model, trained_checkpoint
+from .checkpoint import loadable_checkpoint, reload_model
 
 
 class AccuracyCheck(Check):
@@ -20,10 +20,10 @@ class AccuracyCheck(Check):
     requires = ("harness_load_checkpoint", "harness_predict", "harness_get_params")
 
     def run(self, ctx) -> Outcome:
-        path = trained_checkpoint(ctx)
-        if path is None:
-            return Outcome(False, "no checkpoint from training to evaluate")
-        model = reload_model(ctx, path)
+        run, why_not = loadable_checkpoint(ctx)
+        if run is None:
+            return Outcome(False, why_not)
+        model = reload_model(ctx, run)
         predictions = np.asarray(ctx.call("harness_predict", model=model, x=ctx.data.x_test))
         if predictions.shape != ctx.data.y_test.shape:
             return Outcome(False, f"predictions on the test images have shape "

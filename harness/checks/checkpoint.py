@@ -1,10 +1,21 @@
 """Best checkpoint: the saved model, reloaded through the submission's own loader in a fresh
-process, scores the best validation accuracy of the history, not the last.
+process, scores the best validation accuracy of the history, and records its own architecture.
 
-Normal training often peaks at its last epoch, where "best" and "last" look alike. So a second,
-short probe run trains on a subset while validating against labels shifted by one class: the
-better the model learns, the worse its probe validation accuracy, so the best epoch comes early
-and a checkpoint of the last epoch gives itself away.
+Normal training often peaks at its last epoch, where "best" and "last" look alike, and uses the
+default architecture, where a loader that hard-codes it looks right. So two short probe runs on
+a subset, both with an activation and hidden sizes other than the training defaults:
+
+- *last vs best*: validation labels shifted by one class, and a learning rate that grows tenfold
+  per epoch. The better the model learns, the worse its probe validation accuracy, so the best
+  epoch is the first and a checkpoint of the last epoch gives itself away.
+- *accuracy vs loss*: 30 % of the validation labels true, the rest shifted, and a steady,
+  high learning rate. Learning raises validation accuracy (the true part) while confident
+  mistakes on the shifted part raise validation loss, so the accuracy-best epoch comes late and
+  the loss-best one first: a checkpoint chosen by validation loss gives itself away. (Measured
+  with tanh and relu; a sigmoid network learns too slowly in four epochs, so this probe uses
+  one of those two.)
+
+The checkpoint directory is the submission's: anything written inside it counts.
 """
 
 from __future__ import annotations
@@ -12,27 +23,41 @@ from __future__ import annotations
 import numpy as np
 
 from harness import numerics
+from harness.sandbox import SubmissionFailure
 
-from . import Check, Outcome, checkimpl
-from .training import history_problems
+from . import Check, Outcome, checkimpl, runs
+from .training import beats_chance
 
-
-def trained_checkpoint(ctx):
-    """The checkpoint the training check's run wrote, or None if there is none."""
-    path = ctx.artifacts.get("checkpoint")
-    return path if path is not None and path.exists() else None
+PROBE_HIDDEN = (48, 24)
 
 
-def reload_model(ctx, path):
-    """The submission's model loaded from ``path`` by its own loader, in a fresh process:
-    nothing survives from training but the file."""
+def reload_model(ctx, run: runs.TrainedRun):
+    """The submission's model loaded from ``run``'s checkpoint by its own loader, in a fresh
+    process: nothing survives from training but the files."""
     ctx.proc.restart()
-    return ctx.call("harness_load_checkpoint", checkpoint_path=str(path))
+    return ctx.call("harness_load_checkpoint", checkpoint_path=str(run.checkpoint_path),
+                    checkpoint_dir=str(run.checkpoint_dir))
 
 
-def reload_accuracy(ctx, path, x, y) -> float:
-    model = reload_model(ctx, path)
+def loadable_checkpoint(ctx) -> tuple[runs.TrainedRun | None, str | None]:
+    """The training run whose checkpoint later checks may load, or why there is none (said
+    once, by the checkpoint check; later checks only point at it)."""
+    run = ctx.artifacts.get("training")
+    if run is None:
+        return None, "no successful training run, so no checkpoint (see the training check)"
+    if not run.saved:
+        return None, "no checkpoint was saved (see the checkpoint check)"
+    if ctx.artifacts.get("checkpoint_unloadable"):
+        return None, "the checkpoint could not be loaded (see the checkpoint check)"
+    return run, None
+
+
+def _accuracy(ctx, model, x, y) -> float:
     return numerics.accuracy(ctx.call("harness_predict", model=model, x=x), y)
+
+
+def _epoch_matching(accs: list[float], acc: float, tol: float) -> list[int]:
+    return [i for i, a in enumerate(accs) if abs(a - acc) <= tol]
 
 
 class CheckpointCheck(Check):
@@ -45,61 +70,146 @@ class CheckpointCheck(Check):
     def run(self, ctx) -> Outcome:
         details: dict = {}
         main = self._main(ctx, details)
-        probe = self._probe(ctx, details)
-        problems = [p for p in (main, probe) if p]
+        if main is not None and details.get("fatal"):
+            return Outcome(False, main, details=details)
+        probes = [self._probe(ctx, details, kind) for kind in ("last_vs_best", "acc_vs_loss")]
+        problems = [p for p in (main, *probes) if p]
         if not problems:
-            return Outcome(True, "the checkpoint holds the best epoch and reloads in a fresh "
-                           "process", details=details)
-        fraction = 0.5 if len(problems) == 1 and main is None else 0.0
+            return Outcome(True, "the checkpoint holds the best epoch by validation accuracy, "
+                           "records its architecture, and reloads in a fresh process",
+                           details=details)
+        fraction = 0.5 if main is None else 0.25 if not any(probes) else 0.0
         return Outcome(False, "; ".join(problems), fraction=fraction, details=details)
 
+    def _load(self, ctx, run, details, what: str):
+        """The reloaded model, or None after recording why it could not be loaded."""
+        try:
+            return reload_model(ctx, run)
+        except SubmissionFailure as failure:
+            details["fatal"] = what == "main"
+            details[f"{what}_load_error"] = failure.message
+            if failure.traceback:
+                details["traceback"] = failure.traceback
+            return None
+
     def _main(self, ctx, details) -> str | None:
-        history, path = ctx.artifacts.get("history"), ctx.artifacts.get("checkpoint")
-        if not history:
+        run = ctx.artifacts.get("training")
+        if run is None:
+            details["fatal"] = True
             return "no successful training run to take a checkpoint from"
-        if not path.exists():
-            return f"no checkpoint was written at {path.name} (the path harness_train was given)"
-        acc = reload_accuracy(ctx, path, ctx.data.x_val, ctx.data.y_val)
-        best = max(r["val_acc"] for r in history)
+        if not run.saved:
+            details["fatal"] = True
+            return "no checkpoint: " + run.missing_checkpoint()
+        model = self._load(ctx, run, details, "main")
+        if model is None:
+            ctx.artifacts["checkpoint_unloadable"] = True
+            return f"loading the checkpoint failed: {details['main_load_error']}"
+        acc = _accuracy(ctx, model, ctx.data.x_val, ctx.data.y_val)
+        accs = [r["val_acc"] for r in run.history]
+        best = max(accs)
         details.update(reloaded_val_acc=acc, history_best_val_acc=best)
         ctx.artifacts["reloaded_val_acc"] = acc
-        if abs(acc - best) <= 1.0 / len(ctx.data.y_val):
+        tol = 1.0 / len(ctx.data.y_val)
+        if abs(acc - best) <= tol:
             return None
-        return (f"the reloaded checkpoint scores {acc:.4f} on the validation set, but the best "
-                f"epoch in the history scored {best:.4f}")
+        said = f"the reloaded checkpoint scores {acc:.4f} on the validation set, but the best " \
+               f"epoch in the history scored {best:.4f}"
+        if not beats_chance(acc, ctx.data.num_classes):
+            return said + ": it holds an untrained model (saved before training, or never " \
+                          "updated with the trained weights?)"
+        return said + _which_epoch(run.history, acc, tol)
 
-    def _probe(self, ctx, details) -> str | None:
+    def _probe(self, ctx, details, kind: str) -> str | None:
         s, data = ctx.settings, ctx.data
         n_train, n_val = s.probe_size
-        shifted = (data.y_val[:n_val] + 1) % data.num_classes
-        path = ctx.scratch / "probe" / "best.npz"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        config = {**s.probe_config, "hidden_sizes": ctx.hidden(s.probe_config["hidden_sizes"]),
+        y_val = data.y_val[:n_val]
+        n_val = len(y_val)
+        shifted = (y_val + 1) % data.num_classes
+        hidden = ctx.hidden(PROBE_HIDDEN)
+        if kind == "last_vs_best":
+            labels, config, budget = shifted, s.probe_config, s.probe_budget
+            activation = ctx.probe_activation
+        else:
+            labels = np.where(np.arange(n_val) < int(0.3 * n_val), y_val, shifted)
+            config, budget = s.loss_probe_config, s.loss_probe_budget
+            activation = next((a for a in ("tanh", "relu") if a in ctx.activations),
+                              ctx.activations[0])
+        config = {**config, "hidden_sizes": hidden, "activation": activation,
                   "num_classes": data.num_classes}
-        history = ctx.call("harness_train", timeout=s.train_timeout,
-                           x_train=data.x_train[:n_train], y_train=data.y_train[:n_train],
-                           x_val=data.x_val[:n_val], y_val=shifted, config=config,
-                           budget=s.probe_budget, checkpoint_path=str(path))
-        problems = history_problems(history, s.probe_budget["epochs"])
-        if problems:
-            return "probe run: " + "; ".join(problems)
-        if not path.exists():
-            return "probe run: no checkpoint was written"
-        accs = [r["val_acc"] for r in history]
-        acc = reload_accuracy(ctx, path, data.x_val[:n_val], shifted)
+        name = "probe" if kind == "last_vs_best" else "probe-loss"
+        run = runs.train(ctx, name, data.x_train[:n_train], data.y_train[:n_train],
+                         data.x_val[:n_val], labels, config, budget)
+        if isinstance(run, str):
+            return f"probe run: {run}"
+        if not run.saved:
+            return "probe run: no checkpoint: " + run.missing_checkpoint()
+        model = self._load(ctx, run, details, kind)
+        if model is None:
+            return f"probe run ({activation}, hidden {hidden}): loading its checkpoint " \
+                   f"failed: {details[f'{kind}_load_error']}"
+        architecture = self._architecture(ctx, model, hidden, activation, data.x_val[:n_val])
+        if architecture:
+            return architecture
+        accs = [r["val_acc"] for r in run.history]
+        acc = _accuracy(ctx, model, data.x_val[:n_val], labels)
         best, last = max(accs), accs[-1]
-        details.update(probe_val_accs=accs, probe_reloaded=acc)
+        details[kind] = {"val_accs": accs, "reloaded": acc, "activation": activation,
+                         "hidden_sizes": hidden,
+                         "val_losses": [r.get("val_loss") for r in run.history]}
         tol = 0.5 / n_val
         if abs(acc - best) <= tol:
-            if abs(best - last) <= tol:
-                details["probe_note"] = "the probe's last epoch was also its best: inconclusive"
+            if kind == "last_vs_best" and abs(best - last) <= tol:
+                details[kind]["note"] = "the probe's last epoch was also its best: inconclusive"
             return None
-        if abs(acc - last) <= tol:
+        if kind == "last_vs_best" and abs(acc - last) <= tol:
             return (f"saved the last model, not the best: in a run whose best epoch "
                     f"({int(np.argmax(accs)) + 1}, val acc {best:.4f}) was not its last "
                     f"({len(accs)}, {last:.4f}), the checkpoint scores {acc:.4f}")
-        return (f"in the probe run the checkpoint scores {acc:.4f}, matching no epoch's "
-                f"validation accuracy (best {best:.4f}, last {last:.4f})")
+        return f"in a probe run the checkpoint scores {acc:.4f}, but the best epoch scored " \
+               f"{best:.4f}" + _which_epoch(run.history, acc, tol)
+
+    def _architecture(self, ctx, model, hidden, activation, x) -> str | None:
+        """Whether the reloaded model has the probe's hidden sizes and activation: a loader
+        that rebuilds the default architecture instead of reading it shows here."""
+        if "harness_get_params" not in ctx.proc.implemented:
+            return None
+        params = ctx.call("harness_get_params", model=model)
+        sizes = [ctx.data.input_dim, *hidden, ctx.data.num_classes]
+        shapes = {k: np.shape(v) for k, v in params.items()} if isinstance(params, dict) else {}
+        if shapes != numerics.expected_shapes(sizes):
+            got = [shapes[f"W{i}"][1] for i in range(1, len(shapes) // 2)
+                   if f"W{i}" in shapes and len(shapes[f"W{i}"]) == 2]
+            return (f"the checkpoint of a run with hidden sizes {hidden} reloads as a model "
+                    f"with hidden sizes {got}: save the architecture in the checkpoint and "
+                    "build the model from it")
+        preds = np.asarray(ctx.call("harness_predict", model=model, x=x))
+        slope = ctx.decl.leaky_relu_slope
+        agree = {a: float(np.mean(preds == numerics.logits(params, x, a, slope).argmax(1)))
+                 for a in ctx.activations}
+        if agree.get(activation, 1.0) < 0.9 and max(agree.values()) >= 0.99:
+            used = max(agree, key=agree.get)
+            return (f"the checkpoint of a run trained with {activation} reloads as a model that "
+                    f"computes {used}: save the activation in the checkpoint and build the "
+                    "model from it")
+        return None
+
+
+def _which_epoch(history: list[dict], acc: float, tol: float) -> str:
+    """Which epoch a checkpoint's accuracy belongs to, and what that says about how it was
+    chosen."""
+    accs = [r["val_acc"] for r in history]
+    matches = _epoch_matching(accs, acc, tol)
+    if not matches:
+        return " (matching no epoch's validation accuracy)"
+    losses = [r.get("val_loss") for r in history]
+    if all(isinstance(v, (int, float)) for v in losses):
+        loss_best = int(np.argmin(losses))
+        if loss_best in matches and loss_best != int(np.argmax(accs)):
+            return (f": it holds epoch {loss_best + 1}, the one with the lowest validation "
+                    "loss; the best model is the one with the highest validation accuracy")
+    if len(accs) - 1 in matches:
+        return f": it holds the last epoch ({len(accs)}), not the best"
+    return f": it holds epoch {matches[0] + 1}, not the best"
 
 
 @checkimpl

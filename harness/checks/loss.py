@@ -2,10 +2,14 @@
 
 Both common L2 conventions pass when the loss and the gradient agree on one:
 ``0.5·λ·Σ‖W‖²`` (gradient ``λW``) and ``λ·Σ‖W‖²`` (gradient ``2λW``). Regularized biases are
-noted, not failed.
+noted, not failed. A small epsilon inside the log (``log(p + 1e-7)``) is recognised and noted.
+A submission that declares ``l2="optimizer"`` keeps L2 out of its gradient (it is weight decay in
+the step, checked by the optimizer check); its loss may show the penalty or not.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,14 +21,36 @@ REG = 0.1  # large, so an L2 mistake is not lost among the cross-entropy terms
 BATCH = 16
 HIDDEN = (32, 16)
 CONVENTIONS = {"0.5·λ·Σ‖W‖²": 0.5, "λ·Σ‖W‖²": 1.0}
+LOG_EPSILONS = (1e-15, 1e-12, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5)
+LOSS_RTOL = 2e-5  # float32 arithmetic and tiny log epsilons stay well inside this
 
 
-def model_with(ctx, params: dict, hidden: list[int], activation: str = "relu"):
+@dataclass(frozen=True)
+class L2Convention:
+    """How the submission's L2 term is written: penalty ``coefficient·λ·Σ‖W‖²`` (so its
+    gradient is ``2·coefficient·λ·W``), biases included or not."""
+
+    coefficient: float = 0.5
+    biases: bool = False
+    label: str = "0.5·λ·Σ‖W‖²"
+
+
+def model_with(ctx, params: dict, hidden: list[int], activation: str):
+    """A float64 model built by the submission, holding ``params``."""
     model = ctx.call("harness_build_model", input_dim=ctx.data.input_dim, hidden_sizes=hidden,
                      activation=activation, num_classes=ctx.data.num_classes, seed=0,
                      dtype="float64")
     ctx.call("harness_set_params", model=model, params=params)
     return model
+
+
+def log_epsilon(loss: float, logits: np.ndarray, y: np.ndarray) -> float | None:
+    """The epsilon in ``-mean(log(p + eps))`` that reproduces ``loss``, if one does."""
+    p = np.exp(numerics.log_softmax(logits))[np.arange(len(y)), y]
+    for eps in LOG_EPSILONS:
+        if np.isclose(loss, -np.mean(np.log(p + eps)), rtol=LOSS_RTOL / 10, atol=0):
+            return eps
+    return None
 
 
 class LossCheck(Check):
@@ -36,54 +62,88 @@ class LossCheck(Check):
 
     def run(self, ctx) -> Outcome:
         hidden = ctx.hidden(HIDDEN)
+        activation = ctx.activations[0]
         sizes = [ctx.data.input_dim, *hidden, ctx.data.num_classes]
         params = numerics.random_params(sizes, np.random.default_rng(2))
         x = ctx.data.x_val[:BATCH].astype(np.float64)
         y = ctx.data.y_val[:BATCH]
-        model = model_with(ctx, params, hidden)
+        model = model_with(ctx, params, hidden, activation)
         loss0, grads0 = ctx.call("harness_loss_and_grads", model=model, x=x, y=y, reg=0.0)
         loss1, grads1 = ctx.call("harness_loss_and_grads", model=model, x=x, y=y, reg=REG)
-        ce = numerics.cross_entropy(numerics.preactivations(params, x, "relu")[-1], y)
-        details = {"cross_entropy_expected": ce, "loss_at_reg_0": float(loss0)}
-        if not np.isclose(float(loss0), ce, rtol=1e-6):
-            ratio = float(loss0) / ce if ce else float("nan")
-            hint = " (summed over the batch instead of averaged?)" \
-                if np.isclose(ratio, BATCH, rtol=1e-3) else ""
-            return Outcome(False, f"with reg=0 the loss is {float(loss0):.6g}, but the mean "
-                           f"cross-entropy of these logits is {ce:.6g}{hint}", details=details)
+        loss0, loss1 = float(loss0), float(loss1)
+        logits = numerics.logits(params, x, activation, ctx.decl.leaky_relu_slope)
+        ce = numerics.cross_entropy(logits, y)
+        details = {"cross_entropy_expected": ce, "loss_at_reg_0": loss0,
+                   "activation": activation}
+        notes = []
+        if not np.isclose(loss0, ce, rtol=LOSS_RTOL):
+            eps = log_epsilon(loss0, logits, y)
+            if eps is None:
+                ratio = loss0 / ce if ce else float("nan")
+                hint = " (summed over the batch instead of averaged?)" \
+                    if np.isclose(ratio, BATCH, rtol=1e-3) else ""
+                return Outcome(False, f"with reg=0 the loss is {loss0:.6g}, but the mean "
+                               f"cross-entropy the harness computes for the parameters it set "
+                               f"is {ce:.6g}{hint}", details=details)
+            notes.append(f"an epsilon of {eps:g} inside the log (fine)")
+            details["log_epsilon"] = eps
 
-        penalty = float(loss1) - float(loss0)
+        penalty = loss1 - loss0
         w2, b2 = numerics.sum_sq(params, "W"), numerics.sum_sq(params, "b")
         found = None
         for label, c in CONVENTIONS.items():
             for with_bias in (False, True):
-                if np.isclose(penalty, c * REG * (w2 + (b2 if with_bias else 0)), rtol=1e-6):
-                    found = (label, c, with_bias)
-        details.update(l2_in_loss=penalty, l2_half_weights=0.5 * REG * w2)
+                if np.isclose(penalty, c * REG * (w2 + (b2 if with_bias else 0)), rtol=1e-5):
+                    found = L2Convention(c, with_bias, label)
+        details.update(l2_in_loss=penalty, l2_half_weights=0.5 * REG * w2,
+                       l2_declared_in=ctx.decl.l2)
+        if ctx.decl.l2 == "optimizer":
+            return self._optimizer_l2(ctx, params, grads0, grads1, found, penalty, notes,
+                                      details)
         if found is None:
             return Outcome(False, f"with reg={REG} the loss grows by {penalty:.6g}; expected "
-                           f"0.5·λ·Σ‖W‖² = {0.5 * REG * w2:.6g} or λ·Σ‖W‖² = {REG * w2:.6g}",
+                           f"0.5·λ·Σ‖W‖² = {0.5 * REG * w2:.6g} or λ·Σ‖W‖² = {REG * w2:.6g}"
+                           + ("" if penalty else " (L2 is weight decay in your optimizer? "
+                              "declare l2='optimizer' in harness_info)"),
                            fraction=0.5, details=details)
-        label, c, with_bias = found
-        ctx.artifacts["l2_factor"] = 2 * c  # gradient of the penalty is l2_factor·λ·W
-        ctx.artifacts["l2_biases"] = with_bias
-        details.update(l2_convention=label, biases_regularized=with_bias)
+        ctx.artifacts["l2"] = found
+        details.update(l2_convention=found.label, biases_regularized=found.biases)
 
         disagree = []
         for name, p in params.items():
             diff = np.asarray(grads1[name], np.float64) - np.asarray(grads0[name], np.float64)
-            regularized = name.startswith("W") or with_bias
-            want = 2 * c * REG * p if regularized else np.zeros_like(p)
-            if not np.allclose(diff, want, rtol=1e-5, atol=1e-8):
+            regularized = name.startswith("W") or found.biases
+            want = 2 * found.coefficient * REG * p if regularized else np.zeros_like(p)
+            if not np.allclose(diff, want, rtol=1e-4, atol=1e-7):
                 disagree.append(name)
-        note = f"L2 convention {label}" + ("; biases are regularized too (usually they are "
-                                           "not)" if with_bias else "")
+        note = f"L2 convention {found.label}" + ("; biases are regularized too (usually they "
+                                                 "are not)" if found.biases else "")
         if disagree:
             return Outcome(False, f"cross-entropy right, {note} in the loss, but the gradient "
                            f"of {', '.join(disagree)} does not change by the matching "
-                           f"{2 * c:g}·λ·θ when reg is turned on", fraction=0.5, details=details)
-        return Outcome(True, f"cross-entropy right; {note}, loss and gradient agree",
-                       details=details)
+                           f"{2 * found.coefficient:g}·λ·θ when reg is turned on",
+                           fraction=0.5, details=details)
+        return Outcome(True, "; ".join([f"cross-entropy right; {note}, loss and gradient agree",
+                                        *notes]), details=details)
+
+    def _optimizer_l2(self, ctx, params, grads0, grads1, found, penalty, notes,
+                      details) -> Outcome:
+        """L2 declared to live in the optimizer: the gradient must not carry it."""
+        ctx.artifacts["l2"] = found or L2Convention()
+        shown = "the loss shows the penalty " + found.label if found else \
+            "the loss leaves the penalty out" if np.isclose(penalty, 0, atol=1e-12) else None
+        if shown is None:
+            return Outcome(False, f"with reg={REG} the loss grows by {penalty:.6g}, which is "
+                           "neither 0 nor an L2 penalty", fraction=0.5, details=details)
+        changed = [k for k in params if not np.allclose(np.asarray(grads1[k], np.float64),
+                                                        np.asarray(grads0[k], np.float64),
+                                                        rtol=1e-6, atol=1e-9)]
+        if changed:
+            return Outcome(False, f"L2 is declared to live in the optimizer (weight decay), "
+                           f"but the gradient of {', '.join(changed)} changes with reg: it "
+                           "would be applied twice", fraction=0.5, details=details)
+        return Outcome(True, "; ".join(["cross-entropy right; L2 lives in the optimizer (as "
+                                        f"declared), {shown}", *notes]), details=details)
 
 
 @checkimpl

@@ -1,14 +1,22 @@
-"""Optimizer: one step is SGD (θ − lr·g, with momentum when declared), and the learning rate
-decays over the training history as configured."""
+"""Optimizer: two steps are SGD (θ − lr·g, with momentum only when declared, and weight decay
+θ − lr·(g + c·λ·θ) when L2 is declared to live in the optimizer), and the learning rate decays
+over the training history as configured.
+
+Two steps, not one, so that momentum applied without being asked for shows in the second.
+Tolerances follow the dtype the submission stores its parameters in, so a correct step on
+float32 parameters passes.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from . import Check, Outcome, checkimpl
+from .runs import lr_values
 
 LR = 0.1
 MOMENTUM = 0.9
+REG = 0.05
 HIDDEN = (16, 8)
 
 
@@ -22,8 +30,42 @@ def expected_lr(config: dict, epoch: int) -> float:
     return config["lr"]
 
 
-def _flat(params: dict) -> np.ndarray:
-    return np.concatenate([np.asarray(params[k], np.float64).ravel() for k in sorted(params)])
+def _flat(params: dict, names: list[str]) -> np.ndarray:
+    return np.concatenate([np.asarray(params[k], np.float64).ravel() for k in names])
+
+
+class Stepper:
+    """A model built by the submission, stepped with known gradients; parameters flattened in
+    one fixed order."""
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.model = ctx.call("harness_build_model", input_dim=ctx.data.input_dim,
+                              hidden_sizes=ctx.hidden(HIDDEN), activation=ctx.activations[0],
+                              num_classes=ctx.data.num_classes, seed=0, dtype="float64")
+        params = ctx.call("harness_get_params", model=self.model)
+        self.names = sorted(params)
+        self.shapes = {k: np.shape(params[k]) for k in self.names}
+        low = any(np.asarray(v).dtype in (np.float32, np.float16) for v in params.values())
+        self.tol = {"rtol": 2e-5, "atol": 2e-6} if low else {"rtol": 1e-7, "atol": 1e-10}
+        self.dtype = "float32" if low else "float64"
+        self.is_weight = np.concatenate([np.full(int(np.prod(self.shapes[k])), k[0] == "W")
+                                         for k in self.names])
+        self.theta = [_flat(params, self.names)]
+        self.grads: list[np.ndarray] = []
+        self.rng = np.random.default_rng(3)
+
+    def step(self, lr: float, momentum: float, reg: float) -> np.ndarray:
+        g = {k: self.rng.standard_normal(s) for k, s in self.shapes.items()}
+        self.ctx.call("harness_optimizer_step", model=self.model, grads=g, lr=lr,
+                      momentum=momentum, reg=reg)
+        self.grads.append(_flat(g, self.names))
+        self.theta.append(_flat(self.ctx.call("harness_get_params", model=self.model),
+                                self.names))
+        return self.theta[-1]
+
+    def close(self, a, b) -> bool:
+        return bool(np.allclose(a, b, **self.tol))
 
 
 class OptimizerCheck(Check):
@@ -34,75 +76,109 @@ class OptimizerCheck(Check):
     requires = ("harness_build_model", "harness_get_params", "harness_optimizer_step")
 
     def run(self, ctx) -> Outcome:
-        step_problem = self._step(ctx, momentum=0.0)
-        details = {"step": step_problem or "θ − lr·g exactly"}
-        if step_problem is None and ctx.info.get("momentum"):
-            momentum_problem = self._step(ctx, momentum=MOMENTUM)
+        stepper = Stepper(ctx)
+        step_problem = self._plain(stepper)
+        details = {"step": step_problem or "θ − lr·g exactly, twice", "dtype": stepper.dtype}
+        if step_problem is None and ctx.decl.momentum:
+            momentum_problem = self._momentum(Stepper(ctx))
             details["momentum"] = momentum_problem or "v ← μv − lr·g; θ ← θ + v exactly"
             step_problem = momentum_problem and f"with momentum {MOMENTUM}: {momentum_problem}"
-        decay_problem = self._decay(ctx)
-        details["decay"] = decay_problem or "as configured"
-        score = (0.0 if step_problem else 0.6) + (0.0 if decay_problem else 0.4)
-        if not step_problem and not decay_problem:
-            return Outcome(True, "one step is SGD; the learning rate decays as configured",
-                           details=details)
-        problems = [p for p in (step_problem, decay_problem) if p]
+        if step_problem is None and ctx.decl.l2 == "optimizer":
+            decay_problem, note = self._weight_decay(Stepper(ctx), ctx)
+            details["weight_decay"] = decay_problem or note
+            step_problem = decay_problem
+        schedule_problem, verified = self._decay(ctx)
+        details["decay"] = schedule_problem or "as configured"
+        score = (0.0 if step_problem else 0.6) + (0.0 if schedule_problem else 0.4)
+        if not step_problem and not schedule_problem:
+            extra = f"; {details['weight_decay']}" if "weight_decay" in details else ""
+            return Outcome(True, "two steps are SGD" + extra + "; the learning rate decays as "
+                           "configured", details=details)
+        problems = [p for p in (step_problem, schedule_problem) if p]
         return Outcome(False, "; ".join(problems), fraction=score, details=details)
 
-    def _step(self, ctx, momentum: float) -> str | None:
-        hidden = ctx.hidden(HIDDEN)
-        model = ctx.call("harness_build_model", input_dim=ctx.data.input_dim,
-                         hidden_sizes=hidden, activation="relu",
-                         num_classes=ctx.data.num_classes, seed=0, dtype="float64")
-        before = ctx.call("harness_get_params", model=model)
-        theta0 = _flat(before)
-        rng = np.random.default_rng(3)
-        g1 = {k: rng.standard_normal(np.shape(v)) for k, v in before.items()}
-        g2 = {k: rng.standard_normal(np.shape(v)) for k, v in before.items()}
-        ctx.call("harness_optimizer_step", model=model, grads=g1, lr=LR, momentum=momentum)
-        theta1 = _flat(ctx.call("harness_get_params", model=model))
-        f1 = _flat(g1)
-        if momentum == 0.0:
-            return _describe(theta0, theta1, f1, LR)
-        if not np.allclose(theta1, theta0 - LR * f1, rtol=1e-6, atol=1e-9):
+    def _plain(self, s: Stepper) -> str | None:
+        for n in (1, 2):
+            s.step(LR, 0.0, 0.0)
+            problem = _describe(s, s.theta[n - 1], s.theta[n], s.grads[n - 1], LR)
+            if problem is None:
+                continue
+            if n == 2:
+                velocity = s.theta[1] - s.theta[0]
+                mu = float((s.theta[2] - s.theta[1] + LR * s.grads[1]) @ velocity /
+                           (velocity @ velocity))
+                if s.close(s.theta[2], s.theta[1] - LR * s.grads[1] + mu * velocity):
+                    return (f"the second step carries momentum ≈ {mu:.3g} although the harness "
+                            "asked for none (momentum=0): plain SGD must be possible")
+                return f"the second step: {problem}"
+            return problem
+        return None
+
+    def _momentum(self, s: Stepper) -> str | None:
+        t1 = s.step(LR, MOMENTUM, 0.0)
+        if not s.close(t1, s.theta[0] - LR * s.grads[0]):
             return "the first step is not θ − lr·g"
-        ctx.call("harness_optimizer_step", model=model, grads=g2, lr=LR, momentum=momentum)
-        theta2 = _flat(ctx.call("harness_get_params", model=model))
-        want = theta1 - LR * _flat(g2) + momentum * (theta1 - theta0)
-        if np.allclose(theta2, want, rtol=1e-6, atol=1e-9):
+        t2 = s.step(LR, MOMENTUM, 0.0)
+        if s.close(t2, t1 - LR * s.grads[1] + MOMENTUM * (t1 - s.theta[0])):
             return None
-        if np.allclose(theta2, theta1 - LR * _flat(g2), rtol=1e-6, atol=1e-9):
+        if s.close(t2, t1 - LR * s.grads[1]):
             return "the second step ignores the velocity: momentum is declared but not used"
         return "the second step does not follow v ← μv − lr·g; θ ← θ + v"
 
-    def _decay(self, ctx) -> str | None:
-        history, config = ctx.artifacts.get("history"), ctx.artifacts.get("train_config")
-        if not history:
-            return "no training history to check the learning-rate decay against"
-        lrs = np.array([r["lr"] for r in history], np.float64)
-        want = np.array([expected_lr(config, r["epoch"]) for r in history])
+    def _weight_decay(self, s: Stepper, ctx) -> tuple[str | None, str]:
+        """L2 declared in the optimizer: one step with ``reg`` must be θ − lr·(g + c·λ·θ)."""
+        t0 = s.theta[0]
+        t1 = s.step(LR, 0.0, REG)
+        g = s.grads[0]
+        for c in (1.0, 2.0):
+            for biases in (False, True):
+                decay = c * REG * t0 * (s.is_weight | biases)
+                if s.close(t1, t0 - LR * (g + decay)):
+                    label = "λ·θ" if c == 1.0 else "2·λ·θ"
+                    return None, (f"weight decay {label} in the step, as declared"
+                                  + ("; biases are decayed too (usually they are not)"
+                                     if biases else ""))
+        if s.close(t1, t0 - LR * g):
+            return ("L2 is declared to live in the optimizer, but a step with reg="
+                    f"{REG} applies no weight decay (is reg passed to the step?)"), ""
+        return f"a step with reg={REG} is not θ − lr·(g + c·λ·θ) for c = 1 or 2", ""
+
+    def _decay(self, ctx) -> tuple[str | None, bool]:
+        run = ctx.artifacts.get("training")
+        if run is None:
+            return "no training history to check the learning-rate decay against", False
+        per_epoch = [lr_values(r) for r in run.history]
+        if any(v is None or not v for v in per_epoch):
+            return ("could not verify the learning-rate schedule: the history does not record "
+                    "the learning rate (add 'lr' to each epoch's record: a number, or a list "
+                    "with one per step)"), False
+        if any(not np.allclose(v, v[0], rtol=1e-6) for v in per_epoch):
+            return ("the learning rate changes within an epoch; the configured schedule "
+                    f"({run.config['lr_decay']}) changes it once per epoch"), True
+        lrs = np.array([v[0] for v in per_epoch])
+        want = np.array([expected_lr(run.config, r["epoch"]) for r in run.history])
         if np.allclose(lrs, want, rtol=1e-4):
-            return None
+            return None, True
         if len(lrs) > 1 and np.allclose(lrs, lrs[0]):
-            return f"the learning rate never decays (stays {lrs[0]:g})"
-        return (f"the learning rate does not follow the configured {config['lr_decay']} decay: "
-                f"epochs 1-{min(3, len(lrs))} reported {lrs[:3].round(6).tolist()}, expected "
-                f"{want[:3].round(6).tolist()}")
+            return f"the learning rate never decays (stays {lrs[0]:g})", True
+        return (f"the learning rate does not follow the configured {run.config['lr_decay']} "
+                f"decay: epochs 1-{min(3, len(lrs))} reported {lrs[:3].round(6).tolist()}, "
+                f"expected {want[:3].round(6).tolist()}"), True
 
 
-def _describe(theta0, theta1, g, lr) -> str | None:
+def _describe(s: Stepper, theta0, theta1, g, lr) -> str | None:
     delta = theta1 - theta0
-    if np.allclose(delta, -lr * g, rtol=1e-6, atol=1e-9):
+    if s.close(theta1, theta0 - lr * g):
         return None
     if np.allclose(delta, 0):
         return "the step did not change the parameters"
-    if np.allclose(delta, lr * g, rtol=1e-6, atol=1e-9):
+    if s.close(theta1, theta0 + lr * g):
         return "the step goes uphill (θ + lr·g): sign error"
-    if np.allclose(np.abs(delta), lr, rtol=1e-2):
-        return ("the step moves every parameter by ≈ lr regardless of the gradient's size, "
-                "like Adam or RMSProp: the assignment asks for SGD")
+    if abs(float(np.median(np.abs(delta))) / lr - 1) < 0.05:
+        return ("the step moves most parameters by ≈ lr whatever the gradient's size, like "
+                "Adam or RMSProp: the assignment asks for SGD")
     scale = float(delta @ (-g) / (g @ g))
-    if np.allclose(delta, -scale * g, rtol=1e-6, atol=1e-9):
+    if s.close(theta1, theta0 - scale * g):
         return f"the step is θ − {scale:.4g}·g, not θ − lr·g with lr={lr}"
     return "the step is not θ − lr·g (another optimizer, or weight decay inside the step?)"
 

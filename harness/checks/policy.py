@@ -1,8 +1,12 @@
-"""Policy: no deep-learning or autodiff framework anywhere in the submission.
+"""Policy: no deep-learning or autodiff framework in the code the submission runs.
 
-Two lines of defence: a static scan of every ``.py`` and ``.ipynb`` (findings with file:line),
-and the worker's import blocker, whose attempts are reported here. It runs last so that it sees
-every import the submission tried while the other checks ran.
+The gate falls on what runs: a forbidden import in a file reachable from ``harness_plugin.py``
+by import (the harness follows the submission's own imports statically, so a lying worker cannot
+hide one), or an import the worker's blocker refused while the submission's code ran. Optional
+imports with a fallback (``try: import cupy`` / ``except ImportError: ...numpy``) and framework
+code the plugin never reaches (a vendored folder, a ``tests/`` file, a notebook) are reported as
+findings for the instructor without gating. The check reads files only, so it runs even when the
+plugin does not load; it runs last to see every import the worker blocked.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from . import Check, Outcome, checkimpl
 
 _IMPORT_LINE = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w., ]+))")
 _SKIP_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints"}
+_GUARDS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+PLUGIN = "harness_plugin.py"
 
 
 def _module_names(node: ast.AST) -> list[str]:
@@ -35,9 +41,29 @@ def _module_names(node: ast.AST) -> list[str]:
     return []
 
 
-def scan_source(source: str, forbidden: frozenset[str] = FORBIDDEN_MODULES) -> list[tuple[int, str]]:
-    """``(line, module)`` for every forbidden import in ``source``; a file that does not
-    parse is scanned line by line instead."""
+def _guarded_lines(tree: ast.AST) -> set[int]:
+    """Lines inside a ``try`` whose handlers catch a failed import."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Try):
+            continue
+        names = set()
+        for handler in node.handlers:
+            t = handler.type
+            if t is None:
+                names.add("BaseException")
+            for n in (t.elts if isinstance(t, ast.Tuple) else [t]) if t is not None else []:
+                names.add(n.id if isinstance(n, ast.Name) else getattr(n, "attr", ""))
+        if names & _GUARDS:
+            for stmt in node.body:
+                lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+    return lines
+
+
+def scan_source(source: str, forbidden: frozenset[str] = FORBIDDEN_MODULES
+                ) -> list[tuple[int, str, bool]]:
+    """``(line, module, guarded)`` for every forbidden import in ``source``; a file that does
+    not parse is scanned line by line instead (nothing counts as guarded there)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -47,10 +73,67 @@ def scan_source(source: str, forbidden: frozenset[str] = FORBIDDEN_MODULES) -> l
             if m:
                 for name in re.split(r"[,\s]+", m.group(1) or m.group(2)):
                     if name and forbidden_root(name, forbidden):
-                        hits.append((lineno, name))
+                        hits.append((lineno, name, False))
         return hits
-    return [(node.lineno, name) for node in ast.walk(tree) for name in _module_names(node)
-            if forbidden_root(name, forbidden)]
+    guarded = _guarded_lines(tree)
+    return [(node.lineno, name, node.lineno in guarded) for node in ast.walk(tree)
+            for name in _module_names(node) if forbidden_root(name, forbidden)]
+
+
+def _local_imports(source: str, rel: Path) -> list[tuple[str, int]]:
+    """Dotted module names a file imports, with relative imports resolved against ``rel``
+    (its path inside the submission), and the level: 0 absolute, >0 relative."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = list(rel.parent.parts)[: len(rel.parent.parts) - (node.level - 1)]
+            mod = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            names += [(mod, 1)] + [(f"{mod}.{a.name}", 1) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names += [(node.module, 0)] + [(f"{node.module}.{a.name}", 0) for a in node.names]
+        else:
+            names += [(n, 0) for n in _module_names(node)]
+    return names
+
+
+def python_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.py") if p.is_file() and not p.is_symlink()
+                  and not _SKIP_DIRS & set(p.relative_to(root).parts))
+
+
+def reachable_files(root: Path) -> set[Path]:
+    """Files of the submission that running ``harness_plugin.py`` can import: its own modules,
+    followed transitively. A module name is looked for in the submission's top directory and in
+    every directory of it that holds ``.py`` files (students add folders to ``sys.path``)."""
+    files = python_files(root)
+    bases = sorted({p.parent for p in files})
+    start = root / PLUGIN
+    if not start.is_file():
+        return set()
+    seen, todo = set(), [start]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        source = path.read_text(encoding="utf-8", errors="replace")
+        for name, level in _local_imports(source, path.relative_to(root)):
+            parts = name.split(".")
+            for base in [root] if level else bases:
+                for candidate in (base.joinpath(*parts).with_suffix(".py"),
+                                  base.joinpath(*parts, "__init__.py")):
+                    if candidate.is_file():
+                        todo.append(candidate)
+                # a package's __init__ runs on the way to its submodules
+                for i in range(1, len(parts)):
+                    init = base.joinpath(*parts[:i], "__init__.py")
+                    if init.is_file():
+                        todo.append(init)
+    return seen
 
 
 def _notebook_cells(path: Path) -> list[str]:
@@ -71,23 +154,48 @@ def _notebook_cells(path: Path) -> list[str]:
 
 
 def scan_submission(root: Path, forbidden: frozenset[str] = FORBIDDEN_MODULES) -> list[dict]:
-    """Findings ``{"file", "line", "module", "where"}`` over all .py and .ipynb files."""
+    """Findings ``{"file", "line", "module", "where", "runs", "guarded"}`` over all .py and
+    .ipynb files; ``runs``: the file is reachable from the plugin by import."""
+    reachable = reachable_files(root)
     findings = []
-    for path in sorted(root.rglob("*")):
-        if not path.is_file() or _SKIP_DIRS & set(path.relative_to(root).parts):
+    for path in python_files(root):
+        rel = str(path.relative_to(root))
+        for line, module, guarded in scan_source(path.read_text(encoding="utf-8",
+                                                                errors="replace"), forbidden):
+            findings.append({"file": rel, "line": line, "module": module,
+                             "where": f"{rel}:{line}", "runs": path in reachable,
+                             "guarded": guarded})
+    for path in sorted(root.rglob("*.ipynb")):
+        if _SKIP_DIRS & set(path.relative_to(root).parts) or path.is_symlink():
             continue
         rel = str(path.relative_to(root))
-        if path.suffix == ".py":
-            for line, module in scan_source(path.read_text(encoding="utf-8", errors="replace"),
-                                            forbidden):
+        for cell_no, src in enumerate(_notebook_cells(path), start=1):
+            for line, module, guarded in scan_source(src, forbidden):
                 findings.append({"file": rel, "line": line, "module": module,
-                                 "where": f"{rel}:{line}"})
-        elif path.suffix == ".ipynb":
-            for cell_no, src in enumerate(_notebook_cells(path), start=1):
-                for line, module in scan_source(src, forbidden):
-                    findings.append({"file": rel, "line": line, "module": module,
-                                     "where": f"{rel} cell {cell_no}, line {line}"})
+                                 "where": f"{rel} cell {cell_no}, line {line}", "runs": False,
+                                 "guarded": guarded})
     return findings
+
+
+def verdict(findings: list[dict], blocked: list[dict]) -> tuple[list[str], list[str]]:
+    """(what gates the grade, what is only reported), each a list of sentences."""
+    guarded_at = {(f["file"], f["line"]) for f in findings if f["guarded"]}
+    gating, noted = [], []
+    for f in findings:
+        if f["runs"] and not f["guarded"]:
+            gating.append(f"{f['module']} imported at {f['where']}")
+        elif f["guarded"]:
+            noted.append(f"optional import of {f['module']} at {f['where']} (with a fallback)")
+        else:
+            noted.append(f"{f['module']} imported at {f['where']}, code the plugin never runs")
+    for b in blocked:
+        if not b["file"]:
+            noted.append(f"a library tried to import {b['module']} (blocked; not the "
+                         "submission's code)")
+        elif (b["file"], b["line"]) not in guarded_at:
+            gating.append(f"tried to import {b['module']} at {b['file']}:{b['line']} while "
+                          "running (blocked)")
+    return list(dict.fromkeys(gating)), list(dict.fromkeys(noted))
 
 
 class PolicyCheck(Check):
@@ -95,19 +203,23 @@ class PolicyCheck(Check):
     title = "NumPy only: no deep-learning or autodiff framework"
     part = "policy"
     order = 900
+    needs_plugin = False
 
     def run(self, ctx) -> Outcome:
         forbidden = FORBIDDEN_MODULES | frozenset(ctx.rubric.forbidden_extra)
         findings = scan_submission(ctx.proc.submission, forbidden)
-        blocked = sorted(set(ctx.proc.blocked_imports))
+        blocked = list(ctx.proc.blocked_imports)
+        gating, noted = verdict(findings, blocked)
         ctx.artifacts["policy_findings"] = findings
-        details = {"static_findings": findings, "blocked_at_runtime": blocked}
-        if not findings and not blocked:
-            return Outcome(True, "no forbidden framework imported or used", details=details)
-        parts = [f"{f['module']} imported at {f['where']}" for f in findings]
-        parts += [f"tried to import {m} while running (blocked)" for m in blocked]
-        return Outcome(False, "the assignment allows NumPy only: " + "; ".join(parts),
-                       details=details)
+        details = {"static_findings": findings, "blocked_at_runtime": blocked,
+                   "gating": gating, "noted": noted}
+        if gating:
+            return Outcome(False, "the assignment allows NumPy only: " + "; ".join(gating),
+                           details=details)
+        if noted:
+            return Outcome(True, "no framework in the code that runs; noted for the "
+                           "instructor: " + "; ".join(noted[:5]), details=details)
+        return Outcome(True, "no forbidden framework imported or used", details=details)
 
 
 @checkimpl

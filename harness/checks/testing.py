@@ -6,8 +6,12 @@ It is given the validation split: the test labels never leave the harness (see `
 
 from __future__ import annotations
 
+import math
+
+from harness import numerics
+
 from . import Check, Outcome, checkimpl
-from .checkpoint import reload_accuracy, trained_checkpoint
+from .checkpoint import loadable_checkpoint, reload_model
 
 
 class TestPartCheck(Check):
@@ -19,16 +23,22 @@ class TestPartCheck(Check):
     requires = ("harness_test", "harness_load_checkpoint", "harness_predict")
 
     def run(self, ctx) -> Outcome:
-        path = trained_checkpoint(ctx)
-        if path is None:
-            return Outcome(False, "no checkpoint from training to test")
-        ours = reload_accuracy(ctx, path, ctx.data.x_val, ctx.data.y_val)
-        reported = ctx.call("harness_test", checkpoint_path=str(path), x=ctx.data.x_val,
+        run, why_not = loadable_checkpoint(ctx)
+        if run is None:
+            return Outcome(False, why_not)
+        model = reload_model(ctx, run)
+        ours = numerics.accuracy(ctx.call("harness_predict", model=model, x=ctx.data.x_val),
+                                 ctx.data.y_val)
+        reported = ctx.call("harness_test", checkpoint_path=str(run.checkpoint_path),
+                            checkpoint_dir=str(run.checkpoint_dir), x=ctx.data.x_val,
                             y=ctx.data.y_val)
         details = {"reported": reported, "computed": ours}
-        if not isinstance(reported, (int, float)):
+        if isinstance(reported, bool) or not isinstance(reported, (int, float)):
             return Outcome(False, f"harness_test returned {type(reported).__name__}, not a "
                            "number", details=details)
+        if not math.isfinite(reported):
+            return Outcome(False, f"harness_test returned {reported}, not an accuracy; the "
+                           f"checkpoint's predictions score {ours:.4f}", details=details)
         if reported > 1.0 and abs(reported / 100 - ours) < 1e-6:
             return Outcome(False, f"harness_test reports {reported} (a percentage); return a "
                            "fraction in [0, 1]", fraction=0.5, details=details)

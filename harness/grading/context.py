@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.sandbox import SubmissionProcess
+from harness.sandbox import SubmissionFailure, SubmissionProcess
+
+from .declarations import Declarations
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,9 @@ class Settings:
     train_budget: dict
     probe_size: tuple[int, int]
     probe_config: dict
+    loss_probe_config: dict
     probe_budget: dict
+    loss_probe_budget: dict
     search_grid: dict
     search_budget: dict
     search_size: tuple[int, int]
@@ -62,18 +66,41 @@ class Context:
     settings: Settings
     rubric: Any
     scratch: Path
-    info: dict = field(default_factory=dict)
+    decl: Declarations = field(default_factory=Declarations)
     artifacts: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def hidden_layers(self) -> int:
-        """How many hidden layers the submission's network has (declared; default 2)."""
-        layers = self.info.get("hidden_layers", 2)
-        return layers if layers in (1, 2) else 2
-
     def hidden(self, sizes) -> list[int]:
-        """``sizes`` cut to the submission's depth: (256, 128) → [256] for one hidden layer."""
-        return [int(s) for s in sizes][: self.hidden_layers]
+        """``sizes`` in the shape the submission's network takes (see
+        :meth:`Declarations.hidden`)."""
+        return self.decl.hidden(sizes)
+
+    @property
+    def activations(self) -> tuple[str, ...]:
+        """The activations to check: those the submission declares, else the rubric's."""
+        return self.decl.activations or self.rubric.activations
+
+    @property
+    def probe_activation(self) -> str:
+        """An activation other than the training default, for runs that must show whether a
+        checkpoint records its activation (relu only when nothing else is supported)."""
+        others = [a for a in ("tanh", "leaky_relu", "sigmoid") if a in self.activations]
+        return others[0] if others else self.activations[0]
+
+    def run_dir(self, name: str) -> Path:
+        """A new empty directory in scratch for one run's files (checkpoint, records)."""
+        path = self.scratch / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def call(self, hook: str, timeout: float | None = None, **kwargs: Any) -> Any:
-        return self.proc.call(hook, timeout or self.settings.hook_timeout, **kwargs)
+        """``hook(**kwargs)`` in the submission's worker; a time-out says which limit it hit
+        and the flag that sets it."""
+        limit = timeout or self.settings.hook_timeout
+        try:
+            return self.proc.call(hook, limit, **kwargs)
+        except SubmissionFailure as failure:
+            if failure.kind == "timeout":
+                flag = "--train-timeout" if hook in ("harness_train", "harness_search") \
+                    else "--hook-timeout"
+                failure.message += f" (wall-time limit {limit:.0f} s, set with {flag})"
+            raise

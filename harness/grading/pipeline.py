@@ -20,7 +20,7 @@ from harness.hookspecs import HOOKS_BY_PART
 from harness.isolation import Limits, choose
 from harness.sandbox import SubmissionFailure, SubmissionProcess
 
-from . import metrics, results
+from . import declarations, metrics, results
 from .context import Context, GradeData
 from .fingerprint import submission_fingerprint
 from .reference_curves import reference_history
@@ -70,9 +70,28 @@ def hidden_paths(data_source: Path, out: Path, hide: tuple[Path, ...]) -> tuple[
     return tuple(Path(p) for p in candidates)
 
 
+PIP_NAMES = {"sklearn": "scikit-learn", "cv2": "opencv-python", "PIL": "Pillow",
+             "yaml": "PyYAML", "skimage": "scikit-image"}
+
+
+def explain_missing_module(failure: SubmissionFailure, rubric: Rubric) -> None:
+    """Add to a load error what to do about a module the grading machine lacks."""
+    module = failure.missing_module
+    if not module:
+        return
+    root = module.split(".")[0]
+    if root in rubric.allowed_packages:
+        failure.message += (f". The course allows it: whoever runs the harness installs it "
+                            f"with `pip install {PIP_NAMES.get(root, root)}`")
+    else:
+        failure.message += (f". It is not among the packages this course allows (the rubric's "
+                            f"[packages] allowed: {', '.join(rubric.allowed_packages) or 'none'})"
+                            f": remove the import, or ask the instructor to allow it")
+
+
 def run_check(check: Check, ctx: Context, rubric: Rubric) -> Outcome:
     """One check, its failures contained: whatever the submission did becomes an Outcome."""
-    if ctx.proc.load_error is not None:
+    if ctx.proc.load_error is not None and check.needs_plugin:
         err = ctx.proc.load_error
         return Outcome(False, err.message, details={"traceback": err.traceback})
     missing = [h for h in check.requires if h not in ctx.proc.implemented]
@@ -101,12 +120,14 @@ def run_checks(ctx: Context, checks: list[Check], rubric: Rubric) -> list[tuple]
         proc.start()
     else:
         proc.load_error = SubmissionFailure("load", f"{proc.submission} is not a directory")
-    if proc.load_error is None and "harness_info" in proc.implemented:
+    if proc.load_error is not None:
+        explain_missing_module(proc.load_error, rubric)
+    elif "harness_info" in proc.implemented:
         try:
-            info = proc.call("harness_info")
-            ctx.info = info if isinstance(info, dict) else {}
-        except SubmissionFailure:
-            pass
+            ctx.decl = declarations.parse(proc.call("harness_info"))
+        except SubmissionFailure as failure:
+            ctx.decl = declarations.Declarations(problems=(
+                f"harness_info failed ({failure.message}); defaults used",))
     outcomes = []
     for check in checks:
         t0 = time.perf_counter()
@@ -134,7 +155,8 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
     isolation = choose(isolation)
     rubric = load_rubric(rubric_path)
     data, data_source = grade_data(dataset, data_dir, seed, quick)
-    settings = grading_settings(dataset, rubric, quick, limits)
+    settings = grading_settings(dataset, rubric, quick, limits, len(data.x_train),
+                                data.input_dim)
     checks = [c for c in load_checks(extra_checks) if c.quick or not quick]
     scratch = Path(tempfile.mkdtemp(prefix=f"harness-{sub.name}-"))
     loaded = time.perf_counter()
@@ -149,13 +171,13 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
     checked = time.perf_counter()
 
     artifacts = ctx.artifacts
-    res = results.assemble(sub, data, rubric, settings, outcomes, ctx.info, proc.implemented,
+    res = results.assemble(sub, data, rubric, settings, outcomes, ctx.decl, proc.implemented,
                            proc.load_error, output_tail, artifacts)
     res["isolation"] = isolation
     res["limits"] = limits.to_dict()
     res["fingerprint"] = submission_fingerprint(sub, rubric.source, grade_options(
         dataset, data_dir, quick, seed, extra_checks, limits, isolation))
-    if artifacts.get("history"):
+    if artifacts.get("training"):
         res["reference_history"] = reference_history(data, settings)
     if "test_predictions" in artifacts:
         confusion = metrics.confusion_matrix(data.y_test, artifacts["test_predictions"],

@@ -13,13 +13,15 @@ from harness import __version__
 from harness.hookspecs import HOOKS_BY_PART, REQUIRED_HOOKS
 
 from .context import GradeData, Settings
+from .declarations import Declarations
 from .rubric import Rubric
 
 
 def assemble(sub: Path, data: GradeData, rubric: Rubric, settings: Settings, outcomes,
-             info: dict, implemented: list[str], load_error, output_tail: str,
+             decl: Declarations, implemented: list[str], load_error, output_tail: str,
              artifacts: dict) -> dict:
     """The results document (without timings and report-only extras)."""
+    training = artifacts.get("training")
     checks, parts = [], {}
     for check, outcome, seconds in outcomes:
         max_score = rubric.points.get(check.name, 0.0)
@@ -53,9 +55,10 @@ def assemble(sub: Path, data: GradeData, rubric: Rubric, settings: Settings, out
         "missing_hooks": missing,
         "load_error": None if load_error is None else {"message": load_error.message,
                                                         "traceback": load_error.traceback},
-        "info": info,
-        "train_config": artifacts.get("train_config"),
-        "history": artifacts.get("history"),
+        "info": {"name": decl.name} if decl.name else {},
+        "declarations": decl.as_dict(),
+        "train_config": training.config if training else None,
+        "history": training.history if training else None,
         "search": artifacts.get("search"),
         "output_tail": output_tail,
     }

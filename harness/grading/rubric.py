@@ -20,6 +20,9 @@ class Rubric:
     parts: dict[str, str]
     activations: tuple[str, ...]
     hidden_sizes: tuple[tuple[int, ...], ...]
+    min_activations: int = 2
+    required_activations: tuple[str, ...] = ()
+    allowed_packages: tuple[str, ...] = ()
     gates: frozenset[str] = frozenset()
     forbidden_extra: tuple[str, ...] = ()
     tiers: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
@@ -45,6 +48,9 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
         return Rubric(
             name=str(raw.get("name", path.stem)), points=points, parts=parts,
             activations=tuple(raw.get("activations", ["relu", "sigmoid", "tanh"])),
+            min_activations=int(raw.get("min_activations", 2)),
+            required_activations=tuple(raw.get("required_activations", [])),
+            allowed_packages=tuple(raw.get("packages", {}).get("allowed", [])),
             hidden_sizes=tuple(tuple(int(h) for h in hs)
                                for hs in raw.get("hidden_sizes", [[24, 16]])),
             gates=frozenset({"policy"} if policy.get("gate", True) else set()),

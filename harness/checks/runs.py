@@ -1,0 +1,125 @@
+"""One way to run a submission's training, shared by the training and checkpoint checks.
+
+A run gets a fresh directory in scratch: ``checkpoint/`` is the submission's to fill (one file at
+``checkpoint_path``, or any files it likes), and, for a submission that declares
+``data="files"``, ``data/`` holds the run's training and validation split in the dataset's
+official format. The history comes back validated.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from harness.data.export import write_split
+
+REQUIRED_KEYS = ("epoch", "train_loss", "val_acc")
+
+
+@dataclass
+class TrainedRun:
+    """What a training run left: its config, history and checkpoint directory."""
+
+    config: dict
+    budget: dict
+    history: list[dict]
+    checkpoint_dir: Path
+    checkpoint_path: Path
+    seconds: float
+    stray_files: list[str] = field(default_factory=list)
+
+    @property
+    def saved(self) -> bool:
+        """Whether the submission wrote anything where its checkpoint belongs."""
+        return any(self.checkpoint_dir.rglob("*"))
+
+    @property
+    def best_val_acc(self) -> float:
+        return max(r["val_acc"] for r in self.history)
+
+    def missing_checkpoint(self) -> str:
+        """Why there is no checkpoint, in words, pointing at where files went instead."""
+        where = f"nothing was written in the checkpoint directory the harness gave " \
+                f"(checkpoint_dir, or checkpoint_path={self.checkpoint_path.name!r} inside it)"
+        if self.stray_files:
+            shown = ", ".join(repr(f) for f in self.stray_files[:3])
+            where += (f"; the run wrote {shown} elsewhere instead: save to the path you are "
+                      "given, not a fixed, relative or Windows-style one")
+        return where
+
+
+def lr_values(record: dict) -> list[float] | None:
+    """The learning rates an epoch record reports: one, a list per step, or None."""
+    lr = record.get("lr")
+    if lr is None:
+        return None
+    return [float(v) for v in lr] if isinstance(lr, (list, tuple)) else [float(lr)]
+
+
+def history_problems(history, max_epochs: int) -> list[str]:
+    """Everything wrong with a returned history, in words (empty when it is well-formed).
+    Required per epoch: epoch (1-based), train_loss, val_acc; optional: lr (a number, or one per
+    step), val_loss."""
+    if not isinstance(history, list) or not history:
+        return [f"harness_train must return a non-empty list of per-epoch dicts, got "
+                f"{type(history).__name__}"]
+    problems = []
+    if len(history) > max_epochs:
+        problems.append(f"{len(history)} epochs run, over the budget of {max_epochs}")
+    for i, record in enumerate(history, start=1):
+        if not isinstance(record, dict):
+            return [f"history entry {i} is a {type(record).__name__}, not a dict"]
+        missing = [k for k in REQUIRED_KEYS if k not in record]
+        if missing:
+            return [f"history entry {i} lacks {', '.join(missing)}"]
+        values = [(k, record[k]) for k in ("train_loss", "val_acc", "val_loss") if k in record]
+        lr = record.get("lr")
+        if isinstance(lr, (list, tuple)):
+            values += [("lr", v) for v in lr] or [("lr", lr)]
+        elif lr is not None:
+            values.append(("lr", lr))
+        for key, value in values:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    not math.isfinite(value):
+                problems.append(f"epoch {i}: {key} is {value!r}, not a finite number")
+                break
+        if record["epoch"] != i:
+            problems.append(f"entry {i} says epoch {record['epoch']} (epochs count from 1)")
+        if isinstance(record["val_acc"], (int, float)) and not 0 <= record["val_acc"] <= 1:
+            problems.append(f"epoch {i}: val_acc {record['val_acc']} is not in [0, 1]")
+    return problems[:5]
+
+
+def _files(root: Path, skip: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")
+            if p.is_file() and not p.is_relative_to(skip)}
+
+
+def train(ctx, name: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
+          y_val: np.ndarray, config: dict, budget: dict) -> TrainedRun | str:
+    """Run ``harness_train`` once; the run, or what is wrong with its history."""
+    run_dir = ctx.run_dir(name)
+    checkpoint_dir = run_dir / "checkpoint"
+    checkpoint_dir.mkdir(exist_ok=True)
+    checkpoint_path = checkpoint_dir / "best.npz"
+    data_dir = None
+    if ctx.decl.data == "files":
+        data_dir = str(write_split(ctx.data.name, run_dir / "data", x_train, y_train, x_val,
+                                   y_val))
+    before = _files(ctx.scratch, run_dir)
+    started = time.perf_counter()
+    history = ctx.call("harness_train", timeout=ctx.settings.train_timeout, x_train=x_train,
+                       y_train=y_train, x_val=x_val, y_val=y_val, config=config, budget=budget,
+                       checkpoint_path=str(checkpoint_path),
+                       checkpoint_dir=str(checkpoint_dir), data_dir=data_dir)
+    seconds = time.perf_counter() - started
+    problems = history_problems(history, budget["epochs"])
+    if problems:
+        return "; ".join(problems)
+    stray = sorted(_files(ctx.scratch, run_dir) - before - {"output.log"})
+    return TrainedRun(config, budget, history, checkpoint_dir, checkpoint_path, seconds,
+                      [s for s in stray if not s.startswith(("tmp/", "."))])
