@@ -15,11 +15,16 @@ import os
 import selectors
 import struct
 import time
+import zipfile
 from typing import Any
 
 import numpy as np
 
-MAX_FRAME = 1 << 30  # 1 GiB: larger frames are refused, not allocated
+# The largest legitimate message is a CIFAR-10 model's float64 parameters or gradients (about
+# 30 MB at the grading sizes) or the training set sent to the worker (≈ 160 MB float32); limits
+# stand well above those and far below what would hurt the harness.
+MAX_FRAME = 256 << 20  # bytes on the wire: larger frames are refused, not allocated
+MAX_DECODED = 512 << 20  # bytes once decompressed: checked before anything is inflated
 _HEADER = struct.Struct(">Q")
 _JSON_KEY = "__json__"
 
@@ -64,9 +69,12 @@ def encode(obj: Any, to_handle=None) -> bytes:
 def decode(data: bytes, from_handle=None) -> Any:
     """The message in ``data``; ``from_handle(n)`` resolves handles (left as dicts if None)."""
     try:
+        _check_sizes(data)
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
         tree = json.loads(str(arrays.pop(_JSON_KEY)))
+    except ChannelError:
+        raise
     except Exception as exc:  # anything unreadable is the sender's fault, reported as such
         raise ChannelError(f"malformed message ({type(exc).__name__}: {exc})") from exc
 
@@ -84,6 +92,25 @@ def decode(data: bytes, from_handle=None) -> Any:
         return o
 
     return walk(tree)
+
+
+def _check_sizes(data: bytes, limit: int = MAX_DECODED) -> None:
+    """Refuse a message whose arrays would inflate past ``limit``: both the sizes the archive
+    declares and the sizes the arrays' own headers declare, read without decompressing the
+    data (a decompression bomb costs the harness nothing)."""
+    total = 0
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            total += info.file_size
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+                    else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read_header(member)
+            total += int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            if total > limit:
+                raise ChannelError(f"message too large: its arrays would take over "
+                                   f"{limit >> 20} MB once unpacked; the reply was refused")
 
 
 def send(fd: int, payload: bytes) -> None:

@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fakedata import write_fashion_mnist  # noqa: E402
 
 REAL_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+collect_ignore_glob = ["fixtures/*"]  # submissions under test, with their own test files
 
 
 @pytest.fixture(autouse=True)
@@ -37,3 +38,13 @@ def grading_data(tmp_path_factory) -> Path:
     """A generated Fashion-MNIST big enough for grading to mean something, made once."""
     return write_fashion_mnist(tmp_path_factory.mktemp("grading-data"), n_train=1000,
                                n_test=300)
+
+
+@pytest.fixture(scope="session")
+def data_dir(grading_data):
+    return grading_data
+
+
+@pytest.fixture(scope="session")
+def out_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("grades")

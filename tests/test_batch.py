@@ -28,7 +28,7 @@ EXPECTED = {
     "network": ("training", "is not allowed (no network while grading)"),
     "escape_writer": ("contract", "is not allowed; a submission writes only where"),
     "printer": ("training", "printing or writing far too much"),
-    "bad_outputs": ("contract", "logits contain NaN"),
+    "bad_outputs": ("contract", "forward returns NaN, infinity or non-numbers"),
     "snoop": ("training", "found nothing to read"),
     "syntax_error": ("contract", "loading harness_plugin.py failed"),
     "hang_on_import": ("contract", "loading harness_plugin.py did not finish"),
@@ -81,7 +81,10 @@ def test_hostile_class_is_contained(isolation, grading_data, tmp_path, monkeypat
         res = by_name[name]
         assert res.get("isolation") == isolation, name
         got = next(c for c in res["checks"] if c["name"] == check_name)
-        assert not got["passed"] and words in got["message"], (name, got["message"])
+        said = got["message"]
+        if got["details"].get("not_loaded"):  # said once, in the load error
+            said = res["load_error"]["message"]
+        assert not got["passed"] and words in said, (name, said)
         assert (out / name / "results.json").is_file()
     good = by_name["good"]
     assert all(c["passed"] for c in good["checks"]), good["checks"]

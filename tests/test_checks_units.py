@@ -5,9 +5,13 @@ import json
 import numpy as np
 import pytest
 
+from harness import numerics
 from harness.checks.gradient import diagnose
-from harness.checks.optimizer import _describe, expected_lr
-from harness.checks.policy import scan_source, scan_submission
+from harness.checks.loss import L2Convention
+from harness.checks.optimizer import describe_step, expected_lr
+from harness.checks.policy import reachable_files, scan_source, scan_submission, verdict
+from harness.checks.search import RecordsError, normalize, read_records
+from harness.grading.declarations import Declarations, parse
 
 RNG = np.random.default_rng(0)
 N = RNG.standard_normal(20)
@@ -24,25 +28,31 @@ THETA = RNG.standard_normal(20)
     (RNG.standard_normal(20), "wrong values"),
 ])
 def test_gradient_diagnoses(analytic, expected):
-    assert diagnose("W1", analytic, N, THETA, 0.0, 1.0, 8) == expected
+    assert diagnose("W1", analytic, N, THETA, 0.0, L2Convention(), 8) == expected
 
 
 def test_gradient_diagnoses_l2_mistakes():
     reg = 0.1
-    assert diagnose("W2", N - reg * THETA, N, THETA, reg, 1.0, 8) == \
+    half = L2Convention(0.5)  # penalty 0.5·λ·Σ‖W‖², gradient λ·W
+    assert diagnose("W2", N - reg * THETA, N, THETA, reg, half, 8) == \
         "the L2 term is missing from this gradient"
-    assert diagnose("b1", N + reg * THETA, N, THETA, reg, 1.0, 8).startswith(
+    assert diagnose("b1", N + reg * THETA, N, THETA, reg, half, 8).startswith(
         "L2 is applied to the bias gradient")
-    assert "other convention" in diagnose("W1", N + reg * THETA, N, THETA, reg, 1.0, 8)
+    assert "other convention" in diagnose("W1", N + reg * THETA, N, THETA, reg, half, 8)
 
 
 def test_optimizer_step_descriptions():
     t0, g = np.ones(10), RNG.standard_normal(10)
-    assert _describe(t0, t0 - 0.1 * g, g, 0.1) is None
-    assert "sign error" in _describe(t0, t0 + 0.1 * g, g, 0.1)
-    assert "did not change" in _describe(t0, t0, g, 0.1)
-    assert "Adam" in _describe(t0, t0 - 0.1 * np.sign(g), g, 0.1)
-    assert "θ − 0.05·g" in _describe(t0, t0 - 0.05 * g, g, 0.1)
+    tol = {"rtol": 1e-7, "atol": 1e-10}
+    assert describe_step(t0, t0 - 0.1 * g, g, 0.1, tol) is None
+    assert "sign error" in describe_step(t0, t0 + 0.1 * g, g, 0.1, tol)
+    assert "did not change" in describe_step(t0, t0, g, 0.1, tol)
+    assert "Adam" in describe_step(t0, t0 - 0.1 * np.sign(g), g, 0.1, tol)
+    adam_eps_in_root = g / np.sqrt(g * g + 1e-8)  # not exactly the sign where g is tiny
+    assert "Adam" in describe_step(t0, t0 - 0.1 * adam_eps_in_root, g, 0.1, tol)
+    assert "θ − 0.05·g" in describe_step(t0, t0 - 0.05 * g, g, 0.1, tol)
+    f32 = (t0 - 0.1 * g).astype(np.float32).astype(np.float64)  # a right step, stored float32
+    assert describe_step(t0, f32, g, 0.1, {"rtol": 2e-5, "atol": 2e-6}) is None
 
 
 def test_expected_lr_schedules():
@@ -55,8 +65,11 @@ def test_policy_scan_finds_every_spelling():
     src = ("import numpy as np\nimport torch\nfrom tensorflow import keras\n"
            "import os, jax.numpy as jnp\nm = __import__('autograd')\n"
            "import importlib\nx = importlib.import_module('mxnet')\nimport torchvision_like\n")
-    assert scan_source(src) == [(2, "torch"), (3, "tensorflow"), (4, "jax.numpy"),
-                                (5, "autograd"), (7, "mxnet")]
+    assert [hit[:2] for hit in scan_source(src)] == [
+        (2, "torch"), (3, "tensorflow"), (4, "jax.numpy"), (5, "autograd"), (7, "mxnet")]
+    guarded = scan_source("try:\n    import cupy as xp\nexcept ImportError:\n"
+                          "    import numpy as xp\nimport torch\n")
+    assert sorted(guarded) == [(2, "cupy", True), (5, "torch", False)]
 
 
 def test_policy_scan_survives_syntax_errors_and_reads_notebooks(tmp_path):
@@ -69,3 +82,65 @@ def test_policy_scan_survives_syntax_errors_and_reads_notebooks(tmp_path):
     (tmp_path / "__pycache__" / "x.py").write_text("import torch\n")
     where = [f["where"] for f in scan_submission(tmp_path)]
     assert where == ["broken.py:3", "work.ipynb cell 1, line 3"]
+
+
+def test_reachability_follows_the_plugins_own_imports(tmp_path):
+    (tmp_path / "harness_plugin.py").write_text("import model\nfrom pkg.sub import f\n")
+    (tmp_path / "model.py").write_text("from . import helpers\n")
+    (tmp_path / "helpers.py").write_text("import torch\n")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "sub.py").write_text("import numpy\n")
+    (tmp_path / "unused.py").write_text("import torch\n")
+    reach = {p.name for p in reachable_files(tmp_path)}
+    assert reach == {"harness_plugin.py", "model.py", "helpers.py", "__init__.py", "sub.py"}
+    gating, noted = verdict(scan_submission(tmp_path), [])
+    assert gating == ["torch imported at helpers.py:1"]
+    assert noted == ["torch imported at unused.py:1, code the plugin never runs"]
+    library = [{"module": "torch", "file": "", "line": 0}]
+    assert verdict([], library)[0] == []  # a library probing for a backend is not the student
+
+
+def test_declarations_are_validated_with_suggestions():
+    d = parse({"forward_returns": "probs", "hiden_layers": 1, "activations": ["relu", "gelu"],
+               "equal_hidden_sizes": True, "l2": "optimizer"})
+    assert d.forward_returns == "logits" and d.l2 == "optimizer"
+    assert d.activations == ("relu",)
+    said = " ".join(d.problems)
+    assert "did you mean 'hidden_layers'" in said and "'gelu'" in said
+    assert "did you mean 'probabilities'" in said
+    assert d.hidden([256, 128]) == [256, 256]
+    assert Declarations(hidden_layers=1).hidden([256, 128]) == [256]
+    assert parse("not a dict").problems
+
+
+def test_search_records_in_the_shapes_scripts_write(tmp_path):
+    (tmp_path / "r.csv").write_text("learning_rate,hidden_size,weight_decay,val_accuracy\n"
+                                    "0.1,[64 32],0.001,83.5\n")
+    (tmp_path / "r.json").write_text('{"a": {"lr": 0.1, "hidden": "64-32", "lambda": 0.001, '
+                                     '"acc": 0.835}}')
+    for name in ("r.csv", "r.json"):
+        trial = normalize(read_records(tmp_path / name, tmp_path)[0])
+        assert trial == {"lr": 0.1, "hidden_sizes": [64, 32], "reg": 0.001,
+                         "val_acc": pytest.approx(0.835)}
+    with pytest.raises(RecordsError, match="not inside out_dir"):
+        read_records(tmp_path.parent / "elsewhere.csv", tmp_path)
+    with pytest.raises(RecordsError, match="no reg"):
+        normalize({"lr": 1, "hidden": 3, "val_acc": 0.5})
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "sigmoid", "tanh"])
+def test_the_gradient_oracle_agrees_with_finite_differences(activation):
+    rng = np.random.default_rng(1)
+    params = numerics.random_params([12, 6, 5, 3], rng)
+    x, y = rng.random((4, 12)), rng.integers(0, 3, 4)
+    _, grads = numerics.loss_and_grads(params, x, y, activation, 0.3, 1.0, True)
+    for name, p in params.items():
+        for i in range(p.size):
+            up = {k: v.copy() for k, v in params.items()}
+            down = {k: v.copy() for k, v in params.items()}
+            up[name].flat[i] += 1e-6
+            down[name].flat[i] -= 1e-6
+            numeric = (numerics.loss_and_grads(up, x, y, activation, 0.3, 1.0, True)[0]
+                       - numerics.loss_and_grads(down, x, y, activation, 0.3, 1.0, True)[0]) / 2e-6
+            assert grads[name].flat[i] == pytest.approx(numeric, rel=1e-5, abs=1e-8)

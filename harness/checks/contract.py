@@ -65,15 +65,12 @@ class ContractCheck(Check):
             return Outcome(True, f"all {len(rows)} architectures build and behave "
                            f"({', '.join(ctx.activations)}; forward returns "
                            f"{ctx.decl.forward_returns})", details=details)
-        bad = [(f"{r['activation']} {r['hidden_sizes']}: " if r["activation"] else "")
-               + r["problem"] for r in rows if not r["ok"]]
         return Outcome(False, f"{len(rows) - passed} of {len(rows)} cases fail: "
-                       + "; ".join(bad[:4]) + (" ..." if len(bad) > 4 else ""),
-                       fraction=passed / len(rows), details=details)
+                       + _grouped(rows), fraction=passed / len(rows), details=details)
 
     def _one(self, ctx, activation: str, hidden: list[int], x: np.ndarray) -> str | None:
         sizes = [ctx.data.input_dim, *hidden, ctx.data.num_classes]
-        case = f"building with activation={activation}, hidden_sizes={hidden}"
+        case = f"building with activation={activation}"
         try:
             model = ctx.call("harness_build_model", input_dim=sizes[0], hidden_sizes=hidden,
                              activation=activation, num_classes=sizes[-1], seed=0,
@@ -125,6 +122,22 @@ class ContractCheck(Check):
         if not np.array_equal(preds, ours.argmax(axis=1)):
             return "predictions are not the class with the highest score"
         return None
+
+
+def _grouped(rows: list[dict]) -> str:
+    """Failed cases, one clause per distinct problem, naming the cases it hit."""
+    by_problem: dict[str, list[str]] = {}
+    for r in rows:
+        if not r["ok"]:
+            case = f"{r['activation']} {r['hidden_sizes']}" if r["activation"] else ""
+            by_problem.setdefault(r["problem"], []).append(case)
+    clauses = []
+    for problem, cases in list(by_problem.items())[:3]:
+        named = [c for c in cases if c]
+        where = "" if not named else f" ({', '.join(named[:3])}" + \
+            (f" and {len(named) - 3} more)" if len(named) > 3 else ")")
+        clauses.append(problem + where)
+    return "; ".join(clauses) + (" ..." if len(by_problem) > 3 else "")
 
 
 def _tolerance(params: dict) -> dict:

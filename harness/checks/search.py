@@ -146,6 +146,9 @@ class SearchCheck(Check):
             return Outcome(False, str(exc), details={"grid": grid})
         if not trials:
             return Outcome(False, "the search recorded no trials", details={"grid": grid})
+        for t in trials + ([best] if best else []):
+            if len(t["hidden_sizes"]) == 1 and ctx.decl.equal_hidden_sizes:  # one size for all
+                t["hidden_sizes"] = ctx.hidden(t["hidden_sizes"] * ctx.decl.hidden_layers)
         bad = [t for t in trials if not math.isfinite(t["val_acc"])]
         expected = {_key(*c) for c in itertools.product(grid["lr"], grid["hidden_sizes"],
                                                          grid["reg"])}

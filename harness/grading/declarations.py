@@ -67,7 +67,7 @@ class Declarations:
 
 
 def _closest(key: str, options) -> str:
-    match = difflib.get_close_matches(key, options, n=1)
+    match = difflib.get_close_matches(key, options, n=1, cutoff=0.5)
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 

@@ -92,8 +92,8 @@ def explain_missing_module(failure: SubmissionFailure, rubric: Rubric) -> None:
 def run_check(check: Check, ctx: Context, rubric: Rubric) -> Outcome:
     """One check, its failures contained: whatever the submission did becomes an Outcome."""
     if ctx.proc.load_error is not None and check.needs_plugin:
-        err = ctx.proc.load_error
-        return Outcome(False, err.message, details={"traceback": err.traceback})
+        return Outcome(False, "not graded: harness_plugin.py did not load (see the load error)",
+                       details={"not_loaded": True})
     missing = [h for h in check.requires if h not in ctx.proc.implemented]
     if missing:
         parts = sorted({PART_OF_HOOK.get(h, "?") for h in missing})

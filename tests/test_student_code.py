@@ -1,0 +1,119 @@
+"""Submissions in the shapes real student code takes are graded right: correct work in every
+legitimate layout passes, and each bug from real code gets the right verdict and diagnosis."""
+
+from pathlib import Path
+
+import pytest
+
+from test_grading import check, graded
+
+STUDENT = Path(__file__).resolve().parent / "fixtures" / "student"
+
+
+def failed(res: dict) -> list[str]:
+    return [c["name"] for c in res["checks"] if not c["passed"]]
+
+
+def test_softmax_weight_decay_equal_sizes_float32_directory_checkpoint(data_dir, out_root):
+    """forward returns probabilities, L2 is weight decay in the step, one hidden size, two
+    activations, float32 everywhere, log(p + 1e-7), a directory of .npy files, per-step
+    learning rates, tqdm imported, a search script writing CSV: all correct."""
+    res = graded(str(STUDENT / "softmax_decay"), data_dir, out_root)
+    assert failed(res) == []
+    assert "forward returns probabilities" in check(res, "contract")["message"]
+    assert "L2 lives in the optimizer" in check(res, "loss")["message"]
+    assert "computed in float32" in check(res, "gradient")["message"]
+    assert "weight decay λ·θ in the step, as declared" in check(res, "optimizer")["message"]
+    cases = check(res, "contract")["details"]["cases"]
+    assert {tuple(c["hidden_sizes"]) for c in cases} == {(24, 24), (40, 40)}
+    assert {c["activation"] for c in cases} == {"relu", "sigmoid"}
+    assert "the harness took the best" in check(res, "search")["message"]
+    assert res["declarations"]["forward_returns"] == "probabilities"
+
+
+def test_script_with_its_own_file_loader_and_one_hidden_layer(data_dir, out_root):
+    """Reads IDX files with its own loader (validation in the place of the test files), its
+    own standardization, log-softmax forward, np.save appending .npy, JSON dict of trials; no
+    learning rate in its history, which is said, not trusted."""
+    res = graded(str(STUDENT / "file_loader"), data_dir, out_root)
+    assert failed(res) == ["optimizer"]
+    assert "could not verify the learning-rate schedule" in check(res, "optimizer")["message"]
+    assert check(res, "optimizer")["score"] == 6
+    assert check(res, "training")["details"]["data"] == "files"
+    assert check(res, "accuracy")["details"]["test_accuracy"] > 0.5
+
+
+@pytest.mark.parametrize("fixture, failing, message", [
+    ("reload_assumes_relu", "checkpoint", "the activation is not read from the checkpoint"),
+    ("best_by_val_loss", "checkpoint", "the one with the lowest validation loss"),
+    ("momentum_always", "optimizer", "carries momentum ≈ 0.9 although the harness asked for "
+     "none"),
+    ("saved_before_training", "checkpoint", "it holds an untrained model"),
+    ("windows_path", "checkpoint", "the run wrote 'C:\\\\Users\\\\student\\\\hw1\\\\best_model.npz' "
+     "elsewhere instead"),
+    ("learned_nothing", "training", "the model learned nothing"),
+    ("adam_eps_sqrt", "optimizer", "like Adam or RMSProp"),
+    ("one_case_raises", "contract", "building with activation=tanh failed: harness_build_model "
+     "raised NotImplementedError"),
+])
+def test_real_bugs_get_the_right_verdict(fixture, failing, message, data_dir, out_root):
+    res = graded(fixture, data_dir, out_root, quick=True)
+    got = check(res, failing)
+    assert not got["passed"] and message in got["message"], got["message"]
+    assert failed(res) == [failing] or fixture in ("learned_nothing", "one_case_raises")
+
+
+def test_one_unsupported_activation_costs_only_its_share(data_dir, out_root):
+    res = graded("one_case_raises", data_dir, out_root, quick=True)
+    contract, gradient = check(res, "contract"), check(res, "gradient")
+    assert contract["score"] == pytest.approx(10 * 4 / 6, abs=0.01)
+    assert gradient["score"] == pytest.approx(20 * 4 / 6, abs=0.01)
+    assert check(res, "loss")["passed"] and check(res, "training")["passed"]
+
+
+def test_missing_checkpoint_is_said_once_where_it_is(data_dir, out_root):
+    res = graded("windows_path", data_dir, out_root)
+    assert check(res, "test")["message"] == "no checkpoint was saved (see the checkpoint check)"
+    assert check(res, "accuracy")["message"] == check(res, "test")["message"]
+
+
+@pytest.mark.parametrize("fixture", ["eps_in_log", "float32_only", "policy_unused"])
+def test_legitimate_variants_pass(fixture, data_dir, out_root):
+    res = graded(fixture, data_dir, out_root, quick=True)
+    assert failed(res) == [], [(c["name"], c["message"]) for c in res["checks"]]
+
+
+def test_epsilon_in_the_log_is_named_not_failed(data_dir, out_root):
+    res = graded("eps_in_log", data_dir, out_root, quick=True)
+    assert "an epsilon of 1e-07 inside the log (fine)" in check(res, "loss")["message"]
+
+
+def test_policy_gates_on_what_runs_and_reports_the_rest(data_dir, out_root):
+    res = graded("policy_unused", data_dir, out_root, quick=True)
+    policy = check(res, "policy")
+    assert policy["passed"] and res["gated_by"] == []
+    noted = " ".join(policy["details"]["noted"])
+    assert "optional import of cupy at backend.py:2" in noted
+    assert "vendor/torch_baseline.py:1, code the plugin never runs" in noted
+    assert "tests/test_against_torch.py:1" in noted
+
+
+def test_nan_from_the_test_part_fails(data_dir, out_root):
+    res = graded("nan_test", data_dir, out_root)
+    assert "returned nan, not an accuracy" in check(res, "test")["message"]
+
+
+def test_search_with_other_sizes_says_so(data_dir, out_root):
+    res = graded("search_other_sizes", data_dir, out_root)
+    msg = check(res, "search")["message"]
+    assert "8 of 8 grid combinations have no record" in msg
+    assert "4 record(s) are for combinations not in the grid, e.g. lr=0.05, hidden=[100]" in msg
+
+
+def test_missing_module_is_one_load_error_and_policy_still_runs(data_dir, out_root):
+    res = graded("missing_dep", data_dir, out_root, quick=True)
+    assert "imports 'harness_fixture_progressbar', which is not installed" in \
+        res["load_error"]["message"]
+    assert "not among the packages this course allows" in res["load_error"]["message"]
+    assert check(res, "contract")["message"].startswith("not graded: harness_plugin.py did not")
+    assert check(res, "policy")["passed"]
