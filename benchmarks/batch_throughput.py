@@ -51,6 +51,44 @@ def throughput(copies: int, quick: bool, data_dir, isolation: str) -> tuple[floa
     return seconds, copies / seconds * 60
 
 
+def reply_peaks() -> str:
+    """The harness's own peak memory while decoding a legitimate large reply (CIFAR-10-sized
+    float64 parameters) and a 1 MB decompression bomb whose arrays declare 3.2 GB."""
+    import io
+    import tracemalloc
+    import zipfile
+
+    import numpy as np
+
+    from harness import wire
+
+    sizes = [3072, 512, 256, 10]
+    params = {f"W{i}": np.ones((a, b)) for i, (a, b) in enumerate(zip(sizes, sizes[1:]), 1)}
+    legit = wire.encode({"ok": True, "result": params})
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (400_000_000,)})
+    tree = io.BytesIO()
+    np.save(tree, np.array('{"a": {"__array__": "a0"}}'))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("a0.npy", header.getvalue() + b"\0" * (1 << 20))
+        z.writestr("__json__.npy", tree.getvalue())
+    out = []
+    for name, payload in (("legitimate 13 MB parameters", legit), ("bomb", buf.getvalue())):
+        tracemalloc.start()
+        try:
+            wire.decode(payload)
+            verdict = "decoded"
+        except wire.ChannelError:
+            verdict = "refused"
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        out.append(f"{name} ({len(payload) / 1e6:.1f} MB sent): {verdict}, peak "
+                   f"{peak / 1e6:.1f} MB")
+    return "; ".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--copies", type=int, default=8)
@@ -65,7 +103,8 @@ def main() -> None:
     # --- isolation overhead -------------------------------------------------------------
     data, _ = grade_data("fashion-mnist", args.data_dir, 0, quick=False)
     print(f"data: {data.name}, {len(data.x_train)} training images ({data.verified})")
-    settings = grading_settings("fashion-mnist", load_rubric(), quick=False)
+    settings = grading_settings("fashion-mnist", load_rubric(), quick=False,
+                                n_train=len(data.x_train))
     config = {**settings.train_config, "num_classes": data.num_classes}
     kwargs = dict(x_train=data.x_train, y_train=data.y_train, x_val=data.x_val,
                   y_val=data.y_val, config=config, budget=settings.train_budget)
@@ -75,6 +114,16 @@ def main() -> None:
     model = local.call("harness_build_model", dict(input_dim=784, hidden_sizes=[64, 32],
                                                    activation="relu", num_classes=10, seed=0,
                                                    dtype="float32"))
+    startup = {m: [] for m in modes}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.repeats):
+            for m in modes:
+                p = SubmissionProcess(ROOT / "reference", Path(tmp) / f"{m}{i}", Limits(), m)
+                startup[m].append(timed(p.start))
+                p.close()
+    print("worker start-up (copy the submission, start the sandbox, load the plugin): " +
+          ", ".join(f"{m} {statistics.median(v) * 1e3:.0f} ms" for m, v in startup.items()))
+    print(f"harness peak memory decoding a reply: {reply_peaks()}")
     rtt = {"in-process": [], **{m: [] for m in modes}}
     train = {"in-process": [], **{m: [] for m in modes}}
     procs = {}
@@ -89,13 +138,15 @@ def main() -> None:
             rtt["in-process"].append(timed(lambda: [local.call(
                 "harness_predict", {"model": model, "x": x}) for _ in range(200)]) / 200)
             train["in-process"].append(timed(lambda: local.call(
-                "harness_train", {**kwargs, "checkpoint_path": f"{tmp}/local.npz"})))
+                "harness_train", {**kwargs, "checkpoint_path": f"{tmp}/local.npz",
+                                  "checkpoint_dir": tmp, "data_dir": None})))
             for m in modes:
                 rtt[m].append(timed(lambda: [procs[m].call(
                     "harness_predict", model=handles[m], x=x) for _ in range(200)]) / 200)
                 train[m].append(timed(lambda: procs[m].call(
                     "harness_train", timeout=600, **kwargs,
-                    checkpoint_path=str(Path(tmp) / m / "ckpt.npz"))))
+                    checkpoint_path=str(Path(tmp) / m / "ckpt.npz"),
+                    checkpoint_dir=str(Path(tmp) / m), data_dir=None)))
         for p in procs.values():
             p.close()
     base_train = statistics.median(train["in-process"])

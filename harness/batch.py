@@ -22,7 +22,7 @@ from .grading.reference_curves import reference_history
 from .grading.results import write_json
 from .grading.rubric import load_rubric
 from .grading.settings import grading_settings
-from .isolation import Limits, choose
+from .isolation import SUBPROCESS_CAVEAT, Limits, choose
 from .progress import fmt_seconds, say
 from .worker import PLUGIN_FILE
 
@@ -76,16 +76,48 @@ class BatchOptions:
     gradescope: bool = False
 
 
-def _grade_child(sub: Path, out: Path, hide: tuple[Path, ...], opts: BatchOptions) -> None:
+def _grade_child(sub: Path, out: Path, hide: tuple[Path, ...], opts: BatchOptions,
+                 gradescope: Path | None) -> None:
     """Runs in a child process: grade, or record why grading was impossible."""
     try:
         grade(sub, dataset=opts.dataset, data_dir=opts.data_dir, rubric_path=opts.rubric_path,
               out=out, quick=opts.quick, seed=opts.seed, extra_checks=opts.extra_checks,
-              gradescope=out / "gradescope" / "results.json" if opts.gradescope else None,
-              report=opts.report, limits=opts.limits, isolation=opts.isolation, hide=hide)
+              gradescope=gradescope, report=opts.report, limits=opts.limits,
+              isolation=opts.isolation, hide=hide)
     except BaseException as exc:
         write_json(out / "results.json", _error_result(sub, f"{type(exc).__name__}: {exc}",
                                                        traceback.format_exc(limit=5)))
+
+
+def _start_child(sub: Path, out: Path, hide: tuple[Path, ...], opts: BatchOptions,
+                 gradescope: Path | None = None):
+    """A supervised grading process: whatever the submission does to it (kill it, say),
+    the caller is left standing to write ``results.json``."""
+    stale = out / "results.json"
+    if stale.exists():
+        stale.unlink()
+    proc = multiprocessing.get_context("spawn").Process(
+        target=_grade_child, args=(sub, out, hide, opts, gradescope), daemon=True)
+    proc.start()
+    return proc
+
+
+def _finish_child(proc, sub: Path, out: Path) -> dict:
+    """The results the child wrote, or an error result saying how it died."""
+    proc.join()
+    res = _read(out / "results.json")
+    if not res:
+        res = _error_result(sub, f"the grading process died (exit code {proc.exitcode}); the "
+                            "submission may have killed it")
+        write_json(out / "results.json", res)
+    return res
+
+
+def grade_supervised(sub: Path, out: Path, opts: BatchOptions,
+                     gradescope: Path | None = None) -> dict:
+    """Grade one submission in a supervised child process; ``results.json`` always written."""
+    opts.isolation = choose(opts.isolation)
+    return _finish_child(_start_child(sub, out, (), opts, gradescope), sub, out)
 
 
 def _error_result(sub: Path, message: str, tb: str = "") -> dict:
@@ -99,8 +131,8 @@ def run_batch(paths: list[str], out_root: Path, opts: BatchOptions, jobs: int,
     subs = discover(paths)
     if not subs:
         raise ValueError(f"no submissions found in {', '.join(paths)}")
+    opts.isolation = choose(opts.isolation, unattended=True)
     out_root.mkdir(parents=True, exist_ok=True)
-    opts.isolation = choose(opts.isolation)
     rubric = load_rubric(opts.rubric_path)
     options = grade_options(opts.dataset, opts.data_dir, opts.quick, opts.seed,
                             opts.extra_checks, opts.limits, opts.isolation)
@@ -122,8 +154,9 @@ def run_batch(paths: list[str], out_root: Path, opts: BatchOptions, jobs: int,
     say(f"batch: {len(subs)} submissions, {len(rows)} unchanged since their last grade, "
         f"{len(todo)} to grade with {jobs} job{'s' if jobs > 1 else ''} "
         f"({opts.isolation} isolation)")
+    if opts.isolation == "subprocess":
+        say(f"warning: {SUBPROCESS_CAVEAT}")
 
-    ctx = multiprocessing.get_context("spawn")
     running: dict[str, tuple] = {}
     durations: list[float] = []
     done, total = len(rows), len(subs)
@@ -131,20 +164,15 @@ def run_batch(paths: list[str], out_root: Path, opts: BatchOptions, jobs: int,
         while todo and len(running) < jobs:
             sub, name, out = todo.pop(0)
             hide = (*(s for s in subs if s != sub), out_root.resolve())
-            proc = ctx.Process(target=_grade_child, args=(sub, out, hide, opts), daemon=True)
-            proc.start()
+            gradescope = out / "gradescope" / "results.json" if opts.gradescope else None
+            proc = _start_child(sub, out, hide, opts, gradescope)
             running[name] = (proc, sub, out, time.perf_counter())
         time.sleep(0.05)
         for name, (proc, sub, out, t0) in list(running.items()):
             if proc.is_alive():
                 continue
-            proc.join()
             del running[name]
-            res = _read(out / "results.json")
-            if not res:
-                res = _error_result(sub, f"the grading process died (exit code {proc.exitcode})")
-                write_json(out / "results.json", res)
-            rows[name] = res
+            res = rows[name] = _finish_child(proc, sub, out)
             durations.append(time.perf_counter() - t0)
             done += 1
             eta = (len(todo) + len(running)) * (sum(durations) / len(durations)) / jobs

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .data import DATASETS, DataError
 from .grading.rubric import RubricError
+from .isolation import IsolationError
 
 
 def _run_reference(args: argparse.Namespace) -> int:
@@ -53,24 +54,36 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _grade_one(args: argparse.Namespace, submission: str) -> int:
-    from .grading.pipeline import grade
+    """One submission, graded in a supervised child process so that ``results.json`` is
+    written whatever the submission does to the process grading it."""
+    from .batch import BatchOptions, grade_supervised
+    from .data import load_dataset
+    from .grading.pipeline import resolve_submission
     from .grading.results import summary_text
+    from .grading.rubric import load_rubric
 
+    load_rubric(args.rubric)  # a user's mistake is said here, with exit code 2
+    load_dataset(args.dataset, args.data_dir)
+    sub = resolve_submission(submission)
+    where = Path(args.out) if args.out else Path("reports") / sub.name
     gradescope = args.gradescope
     if gradescope == "":
-        gradescope = Path(args.out or Path("reports") / Path(submission).name) / \
-            "gradescope" / "results.json"
-    res = grade(submission, dataset=args.dataset, data_dir=args.data_dir,
-                rubric_path=args.rubric, out=args.out, quick=args.quick, seed=args.seed,
-                extra_checks=tuple(args.check), gradescope=gradescope,
-                report=not args.no_report, limits=_limits(args), isolation=args.isolation)
+        gradescope = where / "gradescope" / "results.json"
+    opts = BatchOptions(dataset=args.dataset, data_dir=args.data_dir, rubric_path=args.rubric,
+                        quick=args.quick, seed=args.seed, extra_checks=tuple(args.check),
+                        limits=_limits(args), isolation=args.isolation,
+                        report=not args.no_report)
+    res = grade_supervised(sub, where, opts, Path(gradescope) if gradescope else None)
     if args.json:
         print(json.dumps(res, indent=2, default=str))
+    elif res.get("status") == "error":
+        print(f"{res['submission']}: could not be graded: {res['error']}")
     else:
         print(summary_text(res))
-        where = Path(args.out) if args.out else Path("reports") / res["submission"]
         print(f"results: {where / 'results.json'}" + ("" if args.no_report else
                                                        f"; report: {where / 'report.html'}"))
+    if res.get("status") == "error":
+        return 2
     return 0 if all(c["passed"] for c in res["checks"]) else 1
 
 
@@ -196,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DataError, RubricError) as exc:
+    except (DataError, RubricError, IsolationError) as exc:
         print(f"harness: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

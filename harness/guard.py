@@ -36,10 +36,12 @@ def _real(p) -> str | None:
         return None
 
 
-def install(scratch: str, denied: list[str]) -> None:
-    """Refuse from now on everything listed in the module docstring."""
+def install(scratch: str, denied: list[str], read_only: str = "") -> None:
+    """Refuse from now on everything listed in the module docstring; ``read_only`` (the
+    submission's own copy) may be read but not written, although it lies in scratch."""
     writable = (os.path.realpath(scratch), os.devnull)
     hidden = tuple(os.path.realpath(d) for d in denied)
+    frozen = (os.path.realpath(read_only),) if read_only else ()
 
     def hook(event: str, args: tuple) -> None:
         if event == "open":
@@ -49,7 +51,7 @@ def install(scratch: str, denied: list[str]) -> None:
             mode, flags = args[1], args[2] if len(args) > 2 else 0
             writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or \
                 (isinstance(flags, int) and flags & _WRITE_FLAGS)
-            if writing and not _under(path, writable):
+            if writing and (not _under(path, writable) or _under(path, frozen)):
                 raise PermissionError(f"grading: writing {path} is not allowed; a submission "
                                       "writes only where the harness tells it (its scratch "
                                       "directory)")
@@ -67,7 +69,7 @@ def install(scratch: str, denied: list[str]) -> None:
         elif event in _PATH_WRITE_EVENTS:
             for p in args[:2]:
                 path = _real(p)
-                if path is not None and not _under(path, writable):
+                if path is not None and (not _under(path, writable) or _under(path, frozen)):
                     raise PermissionError(f"grading: {event} on {path} is not allowed outside "
                                           "the scratch directory")
 

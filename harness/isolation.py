@@ -1,10 +1,13 @@
 """How a worker process is confined: resource limits always, bubblewrap where it is available.
 
-With ``bwrap`` (Debian package ``bubblewrap``) the worker gets no network, a read-only view of the
-system with the data, cache, report and other submissions' directories hidden, its own scratch
-directory as the only writable place, its own PID namespace, and it dies with the harness.
-Without it, a plain subprocess with the same resource limits; :mod:`harness.guard` applies in
-both. Which one ran is recorded in ``results.json``.
+With ``bwrap`` (Debian package ``bubblewrap``) the worker sees only what it needs: the system's
+``/usr`` (with the data directories under it blanked), the interpreter and its packages, the
+harness's own package, and its scratch directory, the only writable place, holding a read-only
+copy of the submission. It has no network, its own PID namespace (the harness and other workers
+are invisible to it), and dies with the harness; when the harness runs as root, the worker runs
+as the unprivileged user :data:`WORKER_UID`. Without bwrap, a plain subprocess with the same
+resource limits and :mod:`harness.guard`, which stops Python code but not code that goes around
+Python (ctypes, a C extension): :data:`SUBPROCESS_CAVEAT` says so wherever that mode is used.
 """
 
 from __future__ import annotations
@@ -55,51 +58,140 @@ def bwrap_works() -> bool:
     return probe.returncode == 0
 
 
-def choose(mode: str = "auto") -> str:
-    """The isolation to use: ``bwrap`` or ``subprocess``; asking for bwrap where it cannot run
-    is an error rather than a silent downgrade."""
+class IsolationError(Exception):
+    """The isolation asked for cannot be had here."""
+
+
+def choose(mode: str = "auto", unattended: bool = False) -> str:
+    """The isolation to use: ``bwrap`` or ``subprocess``. Asking for bwrap where it cannot run
+    is an error rather than a silent downgrade, and so is ``auto`` for an ``unattended`` batch
+    (untrusted code without a sandbox must be chosen knowingly, with ``subprocess``)."""
     if mode not in MODES:
-        raise ValueError(f"isolation must be one of {MODES}")
+        raise IsolationError(f"isolation must be one of {', '.join(MODES)}")
     if mode == "subprocess":
         return "subprocess"
     if bwrap_works():
         return "bwrap"
+    why = "bubblewrap (bwrap) is not installed or cannot create namespaces here"
     if mode == "bwrap":
-        raise RuntimeError("bubblewrap (bwrap) is not installed or cannot create namespaces "
-                           "here; install the Debian package bubblewrap, or use "
-                           "--isolation subprocess")
+        raise IsolationError(f"{why}; install the Debian package bubblewrap, or use "
+                             "--isolation subprocess")
+    if unattended:
+        raise IsolationError(f"{why}, so this batch would run untrusted code without a "
+                             "sandbox. Install the Debian package bubblewrap, or pass "
+                             "--isolation subprocess to grade without one knowingly")
     return "subprocess"
 
 
+WORKER_UID = 65534  # "nobody"
+SUBPROCESS_CAVEAT = (
+    "graded without a sandbox (bubblewrap is not available or was not chosen): the submission "
+    "ran as the harness's own user, stopped only by Python-level guards, which code that goes "
+    "around Python (ctypes, C extensions) can evade to read or change files the harness can "
+    "reach, such as the test labels or the dataset cache, or to signal other processes, the "
+    "grading process included. Install bubblewrap (Debian package 'bubblewrap') to grade "
+    "untrusted code")
+
+
 def _python_paths() -> list[Path]:
-    """What the worker's Python needs to see even where /tmp is blanked: the interpreter's
-    prefixes, its import path, and the harness and reference packages."""
+    """What the worker's Python needs: the interpreter's prefixes (its standard library and
+    site-packages) and the harness and reference packages. Nothing else of ``sys.path``: a
+    working directory there could be a course folder full of submissions."""
     import harness
     import reference
 
-    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
+    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix),
+             Path(sys.executable).resolve().parent}
     paths |= {Path(p).resolve() for m in (harness, reference) for p in m.__path__
               if Path(p).is_dir()}
-    paths |= {Path(p).resolve() for p in sys.path if p and Path(p).is_dir()}
     return sorted(p for p in paths if p != Path("/"))
 
 
+def drops_privileges() -> bool:
+    """Whether the sandboxed worker runs as :data:`WORKER_UID`: when the harness is root and
+    ``setpriv`` (util-linux) is there to drop to it inside the sandbox."""
+    return os.geteuid() == 0 and shutil.which("setpriv") is not None
+
+
 def bwrap_prefix(scratch: Path, submission: Path, hidden: Sequence[Path]) -> list[str]:
-    """bwrap arguments: read-only system with /tmp and the ``hidden`` directories blanked, the
-    submission read-only, ``scratch`` writable, no network, own PID namespace, and death with
-    the harness. Later mounts cover earlier ones, so the order below matters."""
-    args = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev",
-            "--proc", "/proc", "--tmpfs", "/tmp"]
+    """bwrap arguments for a minimal view: ``/usr`` and its usual links, the dynamic linker's
+    cache, the interpreter and harness (read-only), the ``hidden`` directories blanked where
+    they fall inside those, ``scratch`` writable with the ``submission`` copy in it read-only;
+    no network, own PID namespace, death with the harness, and (as root) the unprivileged
+    worker user. Later mounts cover earlier ones, so the order below matters."""
+    args = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/usr", "/usr",
+            "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", "/etc"]
+    for top in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
+        link = Path("/") / top
+        if link.is_symlink():
+            args += ["--symlink", os.readlink(link), str(link)]
+        elif link.is_dir():
+            args += ["--ro-bind", str(link), str(link)]
+    for path in ("/etc/ld.so.cache", "/etc/localtime"):
+        if Path(path).exists():
+            args += ["--ro-bind", path, path]
+    made = {Path("/"), Path("/usr"), Path("/tmp"), Path("/etc")}
+
+    def parents(path: Path) -> list[str]:
+        """Traversable (0755) parent directories for a mount point: bwrap would make them
+        0700, closed to the unprivileged worker."""
+        out = []
+        for parent in reversed(path.parents):
+            if parent not in made and not any(parent.is_relative_to(m) for m in mounted):
+                out += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+        return out
+
+    mounted: list[Path] = [Path("/usr")]
     for path in _python_paths():
-        args += ["--ro-bind", str(path), str(path)]
+        args += parents(path) + ["--ro-bind", str(path), str(path)]
+        mounted.append(path)
     for path in hidden:
         if path.is_dir():
             args += ["--tmpfs", str(path)]
-    args += ["--ro-bind", str(submission), str(submission),
-             "--bind", str(scratch), str(scratch),
+    args += parents(scratch) + ["--bind", str(scratch), str(scratch),
+             "--ro-bind", str(submission), str(submission),
              "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-             "--die-with-parent", "--new-session", "--chdir", str(scratch)]
+             "--die-with-parent", "--new-session", "--chdir", str(scratch),
+             "--setenv", "HOME", str(scratch)]
+    if drops_privileges():
+        args += ["--", shutil.which("setpriv"), f"--reuid={WORKER_UID}",
+                 f"--regid={WORKER_UID}", "--clear-groups", "--inh-caps=-all",
+                 "--bounding-set=-all"]
     return args
+
+
+SKIP_DIRS = frozenset({"__pycache__", ".git", ".ipynb_checkpoints"})
+
+
+def copy_submission(src: Path, dest: Path, max_mb: int) -> list[str]:
+    """Copy the submission's files into ``dest`` for the worker, never following a symlink
+    (a link to a secret stays behind) and skipping files over ``max_mb``; returns what was left
+    out, in words. The worker never touches the original."""
+    left_out = []
+    for root, dirs, files in os.walk(src, followlinks=False):
+        rel = Path(root).relative_to(src)
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS
+                   and not (Path(root) / d).is_symlink()]
+        (dest / rel).mkdir(parents=True, exist_ok=True)
+        for name in files:
+            path = Path(root) / name
+            if path.is_symlink():
+                left_out.append(f"{rel / name} (a symbolic link)")
+            elif path.stat().st_size > max_mb << 20:
+                left_out.append(f"{rel / name} (over {max_mb} MB)")
+            else:
+                shutil.copyfile(path, dest / rel / name)
+    return left_out
+
+
+def hand_over(scratch: Path) -> None:
+    """Give the scratch directory to the worker's user, when the worker drops to it."""
+    if not drops_privileges():
+        return
+    for root, dirs, files in os.walk(scratch):
+        for name in (".", *dirs, *files):
+            os.chown(Path(root) / name, WORKER_UID, WORKER_UID, follow_symlinks=False)
 
 
 def rlimits(limits: Limits) -> Callable[[], None]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import wire
-from .isolation import Limits, bwrap_prefix, rlimits, worker_env
+from .isolation import Limits, bwrap_prefix, copy_submission, hand_over, rlimits, worker_env
 
 SIGNAL_MEANING = {
     signal.SIGSEGV: "segmentation fault",
@@ -58,9 +58,11 @@ class SubmissionProcess:
         submissions)."""
         self.submission = Path(submission).resolve()
         self.scratch = Path(scratch).resolve()
+        self.code = self.scratch / "code" / self.submission.name  # the worker's read-only copy
+        self.copy_left_out: list[str] | None = None
         self.limits = limits or Limits()
         self.isolation = isolation
-        needed = (self.submission, self.scratch, Path(__file__).resolve().parent)
+        needed = (self.code, self.scratch, Path(__file__).resolve().parent)
         self.hidden = tuple(h for h in (Path(p).resolve() for p in hidden)
                             if not any(n.is_relative_to(h) for n in needed))
         self.log_path = self.scratch / "output.log"
@@ -85,15 +87,20 @@ class SubmissionProcess:
         self.close()
         self.generation += 1
         (self.scratch / "tmp").mkdir(parents=True, exist_ok=True)
+        self.log_path.touch()
+        if self.copy_left_out is None:
+            self.copy_left_out = copy_submission(self.submission, self.code,
+                                                 self.limits.file_mb)
+        hand_over(self.scratch)
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
-        cmd = [sys.executable, "-m", "harness.worker", str(self.submission),
+        cmd = [sys.executable, "-m", "harness.worker", str(self.code),
                "--fd-in", str(to_worker_r), "--fd-out", str(from_worker_w),
                "--log", str(self.log_path)]
         for path in self.hidden:
             cmd += ["--deny", str(path)]
         if self.isolation == "bwrap":
-            cmd = bwrap_prefix(self.scratch, self.submission, self.hidden) + cmd
+            cmd = bwrap_prefix(self.scratch, self.code, self.hidden) + cmd
         with open(self.log_path, "ab") as log:  # what the worker says before it takes over
             self.proc = subprocess.Popen(cmd, pass_fds=(to_worker_r, from_worker_w),
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -132,7 +139,8 @@ class SubmissionProcess:
         try:
             self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
-            self._kill()
+            pass
+        self._kill()  # the whole process group: nothing the submission forked outlives it
         self.proc = None
 
     def _kill(self) -> None:

@@ -148,7 +148,7 @@ def main() -> None:
     blocker.install()
     scratch = args.log.parent
     os.chdir(scratch)  # relative writes land in the scratch directory
-    guard.install(str(scratch), args.deny)
+    guard.install(str(scratch), args.deny, read_only=str(args.submission.resolve()))
     Worker(args.submission.resolve()).serve(args.fd_in, args.fd_out, blocker)
 
 

@@ -5,6 +5,7 @@ submission's result is identical to its solo run."""
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 RUBRIC = str(FIXTURES / "rubric_synthetic.toml")
 LIMITS = Limits(hook_seconds=4, train_seconds=20, memory_mb=2048, file_mb=16)
+# Batches refuse to run unsandboxed by accident: where bwrap is missing, the tests choose the
+# plain subprocess explicitly, as an instructor would have to.
+ISOLATION = "bwrap" if bwrap_works() else "subprocess"
 
 # hostile fixture → (check that must fail, words its message must contain)
 EXPECTED = {
@@ -108,7 +112,8 @@ def test_batch_is_resumable_and_writes_the_overview(grading_data, tmp_path, caps
     shutil.copytree(ROOT / "submissions" / "alice", cls / "alice_copy")
     shutil.copytree(ROOT / "submissions" / "bob", cls / "bob")
     out = tmp_path / "reports"
-    opts = BatchOptions(data_dir=str(grading_data), rubric_path=RUBRIC, quick=True)
+    opts = BatchOptions(data_dir=str(grading_data), rubric_path=RUBRIC, quick=True,
+                        isolation=ISOLATION)
     assert is_batch([str(cls)]) and not is_batch([str(cls / "bob")])
     assert [p.name for p in discover([str(cls)])] == ["alice", "alice_copy", "bob"]
     run_batch([str(cls)], out, opts, jobs=2)
@@ -141,7 +146,7 @@ def test_an_interrupted_batch_keeps_what_it_finished(grading_data, tmp_path):
     shutil.copytree(ROOT / "submissions" / "bob", cls / "bob")
     out = tmp_path / "reports"
     opts = BatchOptions(data_dir=str(grading_data), rubric_path=RUBRIC, quick=True,
-                        report=False)
+                        report=False, isolation=ISOLATION)
     run_batch([str(cls)], out, opts, jobs=1)
     (out / "bob" / "results.json").unlink()  # as if the batch had stopped before bob
     alice_before = (out / "alice" / "results.json").read_bytes()
@@ -159,9 +164,69 @@ def test_python_dash_m_batch_runs(grading_data, tmp_path):
     (cls / "empty").mkdir()  # no plugin file: graded as such, not skipped
     proc = subprocess.run([sys.executable, "-m", "harness", "grade", str(cls), "--quick",
                            "--no-report", "--data-dir", str(grading_data), "--rubric", RUBRIC,
-                           "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                           "--out", str(tmp_path / "out"), "--isolation", ISOLATION],
+                          capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "2 submissions graded" in proc.stdout
     empty = json.loads((tmp_path / "out" / "empty" / "results.json").read_text())
     assert "no harness_plugin.py" in empty["load_error"]["message"]
+
+
+def test_a_batch_never_runs_unsandboxed_by_accident(grading_data, tmp_path, monkeypatch,
+                                                    capsys):
+    from harness.cli import main
+    monkeypatch.setattr("harness.isolation.bwrap_works", lambda: False)
+    cls = tmp_path / "class"
+    shutil.copytree(ROOT / "submissions" / "bob", cls / "bob")
+    shutil.copytree(ROOT / "submissions" / "alice", cls / "alice")
+    code = main(["grade", str(cls), "--quick", "--data-dir", str(grading_data), "--rubric",
+                 RUBRIC, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "would run untrusted code without a sandbox" in err
+    assert "--isolation subprocess" in err and not (tmp_path / "out").exists()
+
+
+def _around_python_class(tmp_path: Path, grading_data: Path) -> tuple[Path, Path]:
+    """The two fixtures that go around Python, and the places the reader will try."""
+    cls = tmp_path / "class"
+    for name in ("libc_reader", "parent_killer"):
+        shutil.copytree(FIXTURES / "hostile" / name, cls / name)
+    (cls / "sibling").mkdir()
+    (cls / "sibling" / "secret.py").write_text("ANSWER = 42\n")
+    other_scratch = Path(tempfile.mkdtemp(prefix="harness-other-"))
+    (other_scratch / "best.npz").write_bytes(b"another student's checkpoint")
+    labels = next(grading_data.glob("t10k-labels*"))
+    (cls / "libc_reader" / "targets.txt").write_text(
+        f"{labels}\n{cls / 'sibling' / 'secret.py'}\n{other_scratch / 'best.npz'}\n")
+    return cls, other_scratch
+
+
+@pytest.mark.parametrize("isolation", ["subprocess", "bwrap"])
+def test_code_that_goes_around_python(isolation, grading_data, tmp_path):
+    """Under bwrap, libc reads of the test labels, a sibling, another grade's scratch and
+    /etc/shadow all fail, and killing the parent kills nothing; without a sandbox the harness
+    cannot stop them, and says so: the caveat in results.json, and results.json written even
+    when the grading process is killed."""
+    from harness.batch import grade_supervised
+    if isolation == "bwrap" and not bwrap_works():
+        pytest.skip("bubblewrap is not installed or cannot create namespaces here")
+    cls, other_scratch = _around_python_class(tmp_path, grading_data)
+    try:
+        opts = BatchOptions(data_dir=str(grading_data), rubric_path=RUBRIC, quick=True,
+                            limits=LIMITS, isolation=isolation, report=False)
+        reader = grade_supervised(cls / "libc_reader", tmp_path / "r", opts)
+        killer = grade_supervised(cls / "parent_killer", tmp_path / "k", opts)
+    finally:
+        shutil.rmtree(other_scratch)
+    said = next(c for c in reader["checks"] if c["name"] == "training")["message"]
+    if isolation == "bwrap":
+        assert "found nothing to read (4 places refused)" in said, said
+        assert reader["isolation_caveat"] is None
+        training = next(c for c in killer["checks"] if c["name"] == "training")
+        assert "survived" in training["message"] and killer["score"] > 0
+    else:
+        assert reader["isolation_caveat"].startswith("graded without a sandbox")
+        assert killer["status"] == "error" and "may have killed it" in killer["error"]
+    assert json.loads((tmp_path / "k" / "results.json").read_text())["submission"] == \
+        "parent_killer"

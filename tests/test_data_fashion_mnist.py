@@ -167,3 +167,14 @@ def test_real_fashion_mnist():
     assert d.x_train.shape == (60000, 784) and d.x_test.shape == (10000, 784)
     assert d.verified == "sha256 of the decompressed official files"
     assert np.bincount(d.y_test).tolist() == [1000] * 10
+
+
+def test_a_poisoned_cache_is_detected_and_not_used(fmnist_dir, tmp_path):
+    """A well-formed .npy with other labels (say, all the test labels set to 0, so that a
+    constant prediction scores 100 %) fails its checksum and is rebuilt from the source."""
+    honest = load_dataset("fashion-mnist", fmnist_dir).y_test
+    for npy in (tmp_path / "cache").rglob("y_test.npy"):
+        np.save(npy, np.zeros_like(honest))
+    with pytest.warns(UserWarning, match="does not match its checksums"):
+        again = load_dataset("fashion-mnist", fmnist_dir)
+    assert np.array_equal(again.y_test, honest)

@@ -86,6 +86,7 @@ def test_bob_each_bug_caught_by_the_right_check(data_dir, out_root):
     ("wrong_test", "test", "harness_test reports 0.9900, but the checkpoint's predictions",
      False),
     ("untrained", "accuracy", "test accuracy 0.", False),
+    ("../hostile/fake_gradient", "gradient", "b1, b2, b3: not averaged over the batch", True),
 ])
 def test_each_check_catches_its_bug(fixture, failing, message, quick, data_dir, out_root,
                                     reference):

@@ -106,3 +106,65 @@ def test_wire_refuses_a_decompression_bomb_before_inflating_it():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 20 << 20  # the harness never allocated the 3.2 GB the headers asked for
+
+
+def test_a_process_forked_around_the_guard_dies_with_its_worker(tmp_path):
+    import time
+    from pathlib import Path
+    proc = make(tmp_path, """
+        import ctypes
+        @hookimpl
+        def harness_predict(x):
+            pid = ctypes.CDLL(None).fork()  # libc's fork: the audit hook never sees it
+            if pid == 0:
+                open("orphan.pid", "w").write(str(os.getpid()))
+                while True:
+                    time.sleep(0.05)
+            return x
+    """)
+    with proc:
+        proc.call("harness_predict", x=np.zeros(2))
+        deadline = time.monotonic() + 5
+        while not (proc.scratch / "orphan.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    pid = int((proc.scratch / "orphan.pid").read_text())
+    time.sleep(0.3)
+    stat = Path(f"/proc/{pid}/stat")
+    assert not stat.exists() or stat.read_text().split()[2] in ("Z", "X")  # dead, or reaped
+
+
+def test_symlinks_to_secrets_stay_behind_and_the_original_is_untouched(tmp_path):
+    secret = tmp_path / "grader-secret.txt"
+    secret.write_text("the answer key")
+    proc = make(tmp_path, """
+        @hookimpl
+        def harness_predict(x):
+            here = os.path.dirname(__file__)
+            found = os.path.exists(os.path.join(here, "key.txt"))
+            try:
+                open(os.path.join(here, "harness_plugin.py"), "a").write("# changed")
+                wrote = True
+            except OSError:
+                wrote = False
+            return np.array([found, wrote], dtype=np.int64)
+    """)
+    (proc.submission / "key.txt").symlink_to(secret)
+    original = (proc.submission / "harness_plugin.py").read_text()
+    with proc:
+        assert proc.call("harness_predict", x=np.zeros(1)).tolist() == [0, 0]
+    assert proc.copy_left_out == ["key.txt (a symbolic link)"]
+    assert (proc.submission / "harness_plugin.py").read_text() == original
+
+
+def test_fingerprints_cost_nothing_for_a_huge_sparse_file(tmp_path):
+    import time
+    from harness.grading.fingerprint import submission_fingerprint
+    (tmp_path / "harness_plugin.py").write_text("x = 1\n")
+    with open(tmp_path / "weights.bin", "wb") as f:
+        f.truncate(20 << 30)  # 20 GB, sparse
+    (tmp_path / "link").symlink_to("/etc/shadow")
+    t0 = time.perf_counter()
+    before = submission_fingerprint(tmp_path, "rubric", {})
+    assert time.perf_counter() - t0 < 5
+    (tmp_path / "harness_plugin.py").write_text("x = 2\n")
+    assert submission_fingerprint(tmp_path, "rubric", {}) != before

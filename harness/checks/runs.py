@@ -103,8 +103,7 @@ def train(ctx, name: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.nd
           y_val: np.ndarray, config: dict, budget: dict) -> TrainedRun | str:
     """Run ``harness_train`` once; the run, or what is wrong with its history."""
     run_dir = ctx.run_dir(name)
-    checkpoint_dir = run_dir / "checkpoint"
-    checkpoint_dir.mkdir(exist_ok=True)
+    checkpoint_dir = ctx.run_dir(f"{name}/checkpoint")
     checkpoint_path = checkpoint_dir / "best.npz"
     data_dir = None
     if ctx.decl.data == "files":

@@ -2,7 +2,8 @@
 
 Parsing (decompress, verify checksums) happens once per source; later loads read ``.npy`` files.
 A changed source (size or modification time) invalidates its entry; a cache that cannot be written
-(read-only home, full disk) only costs speed.
+(read-only home, full disk) only costs speed. Every array's SHA-256 is in the manifest and checked
+on each read, so a damaged or tampered entry is rebuilt from the source, never used.
 """
 
 from __future__ import annotations
@@ -48,15 +49,23 @@ def load_or_build(
         manifest = json.loads(manifest_path.read_text())
         if manifest["fingerprint"] == key:
             arrays = {k: np.load(entry / f"{k}.npy", allow_pickle=False) for k in manifest["arrays"]}
-            return arrays, manifest["meta"]
+            if {k: _digest(v) for k, v in arrays.items()} == manifest["sha256"]:
+                return arrays, manifest["meta"]
+            warnings.warn(f"the cached {name} in {entry} does not match its checksums; "
+                          "rebuilding it from the source files", stacklevel=2)
     except (OSError, ValueError, KeyError):
         pass  # absent, stale or damaged: rebuild below
     arrays, meta = build()
     try:
-        _write(entry, arrays, {"fingerprint": key, "arrays": sorted(arrays), "meta": meta})
+        _write(entry, arrays, {"fingerprint": key, "arrays": sorted(arrays), "meta": meta,
+                               "sha256": {k: _digest(v) for k, v in arrays.items()}})
     except OSError as exc:
         warnings.warn(f"could not cache parsed {name} in {entry}: {exc}", stacklevel=2)
     return arrays, meta
+
+
+def _digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).data).hexdigest()
 
 
 def _write(entry: Path, arrays: Arrays, manifest: dict) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.isolation import hand_over
 from harness.sandbox import SubmissionFailure, SubmissionProcess
 
 from .declarations import Declarations
@@ -90,6 +91,7 @@ class Context:
         """A new empty directory in scratch for one run's files (checkpoint, records)."""
         path = self.scratch / name
         path.mkdir(parents=True, exist_ok=True)
+        hand_over(path)
         return path
 
     def call(self, hook: str, timeout: float | None = None, **kwargs: Any) -> Any:

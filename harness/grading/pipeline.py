@@ -17,7 +17,8 @@ from pathlib import Path
 from harness.checks import Check, Outcome, load_checks
 from harness.data import DEFAULT_VAL_SIZE, load_dataset, locate, to_unit, train_val_split
 from harness.hookspecs import HOOKS_BY_PART
-from harness.isolation import Limits, choose
+from harness.isolation import SUBPROCESS_CAVEAT, Limits, choose
+from harness.progress import say
 from harness.sandbox import SubmissionFailure, SubmissionProcess
 
 from . import declarations, metrics, results
@@ -153,6 +154,8 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
     out.mkdir(parents=True, exist_ok=True)
     limits = limits or Limits()
     isolation = choose(isolation)
+    if isolation == "subprocess" and not hide:  # a batch said so once, for the whole class
+        say(f"harness: warning: {SUBPROCESS_CAVEAT}")
     rubric = load_rubric(rubric_path)
     data, data_source = grade_data(dataset, data_dir, seed, quick)
     settings = grading_settings(dataset, rubric, quick, limits, len(data.x_train),
@@ -174,6 +177,8 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
     res = results.assemble(sub, data, rubric, settings, outcomes, ctx.decl, proc.implemented,
                            proc.load_error, output_tail, artifacts)
     res["isolation"] = isolation
+    res["isolation_caveat"] = SUBPROCESS_CAVEAT if isolation == "subprocess" else None
+    res["submission_files_left_out"] = proc.copy_left_out or []
     res["limits"] = limits.to_dict()
     res["fingerprint"] = submission_fingerprint(sub, rubric.source, grade_options(
         dataset, data_dir, quick, seed, extra_checks, limits, isolation))
