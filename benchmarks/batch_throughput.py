@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from harness.batch import BatchOptions, run_batch  # noqa: E402
 from harness.grading.pipeline import grade, grade_data  # noqa: E402
@@ -54,28 +55,19 @@ def throughput(copies: int, quick: bool, data_dir, isolation: str) -> tuple[floa
 def reply_peaks() -> str:
     """The harness's own peak memory while decoding a legitimate large reply (CIFAR-10-sized
     float64 parameters) and a 1 MB decompression bomb whose arrays declare 3.2 GB."""
-    import io
     import tracemalloc
-    import zipfile
 
     import numpy as np
 
     from harness import wire
+    from hostile_messages import decompression_bomb
 
     sizes = [3072, 512, 256, 10]
     params = {f"W{i}": np.ones((a, b)) for i, (a, b) in enumerate(zip(sizes, sizes[1:]), 1)}
     legit = wire.encode({"ok": True, "result": params})
-    header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
-                                                  "shape": (400_000_000,)})
-    tree = io.BytesIO()
-    np.save(tree, np.array('{"a": {"__array__": "a0"}}'))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("a0.npy", header.getvalue() + b"\0" * (1 << 20))
-        z.writestr("__json__.npy", tree.getvalue())
     out = []
-    for name, payload in (("legitimate 13 MB parameters", legit), ("bomb", buf.getvalue())):
+    bomb = decompression_bomb()
+    for name, payload in (("legitimate 13 MB parameters", legit), ("bomb", bomb)):
         tracemalloc.start()
         try:
             wire.decode(payload)
@@ -84,7 +76,7 @@ def reply_peaks() -> str:
             verdict = "refused"
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        out.append(f"{name} ({len(payload) / 1e6:.1f} MB sent): {verdict}, peak "
+        out.append(f"{name} ({len(payload) / 1e3:.0f} kB sent): {verdict}, peak "
                    f"{peak / 1e6:.1f} MB")
     return "; ".join(out)
 

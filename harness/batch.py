@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import shutil
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -77,39 +79,53 @@ class BatchOptions:
 
 
 def _grade_child(sub: Path, out: Path, hide: tuple[Path, ...], opts: BatchOptions,
-                 gradescope: Path | None) -> None:
+                 gradescope: Path | None, scratch_root: Path) -> None:
     """Runs in a child process: grade, or record why grading was impossible."""
     try:
         grade(sub, dataset=opts.dataset, data_dir=opts.data_dir, rubric_path=opts.rubric_path,
               out=out, quick=opts.quick, seed=opts.seed, extra_checks=opts.extra_checks,
               gradescope=gradescope, report=opts.report, limits=opts.limits,
-              isolation=opts.isolation, hide=hide)
+              isolation=opts.isolation, hide=hide, scratch_root=scratch_root)
     except BaseException as exc:
         write_json(out / "results.json", _error_result(sub, f"{type(exc).__name__}: {exc}",
                                                        traceback.format_exc(limit=5)))
 
 
+@dataclass
+class Child:
+    """A supervised grading process and what its supervisor cleans up after it."""
+
+    process: multiprocessing.process.BaseProcess
+    sub: Path
+    out: Path
+    scratch_root: Path
+    started: float
+
+
 def _start_child(sub: Path, out: Path, hide: tuple[Path, ...], opts: BatchOptions,
-                 gradescope: Path | None = None):
+                 gradescope: Path | None = None) -> Child:
     """A supervised grading process: whatever the submission does to it (kill it, say),
-    the caller is left standing to write ``results.json``."""
+    the caller is left standing to write ``results.json`` and remove the scratch."""
     stale = out / "results.json"
     if stale.exists():
         stale.unlink()
+    scratch_root = Path(tempfile.mkdtemp(prefix="harness-"))
     proc = multiprocessing.get_context("spawn").Process(
-        target=_grade_child, args=(sub, out, hide, opts, gradescope), daemon=True)
+        target=_grade_child, args=(sub, out, hide, opts, gradescope, scratch_root), daemon=True)
     proc.start()
-    return proc
+    return Child(proc, sub, out, scratch_root, time.perf_counter())
 
 
-def _finish_child(proc, sub: Path, out: Path) -> dict:
-    """The results the child wrote, or an error result saying how it died."""
-    proc.join()
-    res = _read(out / "results.json")
+def _finish_child(child: Child) -> dict:
+    """The results the child wrote, or an error result saying how it died; its scratch is
+    removed either way."""
+    child.process.join()
+    shutil.rmtree(child.scratch_root, ignore_errors=True)
+    res = _read(child.out / "results.json")
     if not res:
-        res = _error_result(sub, f"the grading process died (exit code {proc.exitcode}); the "
-                            "submission may have killed it")
-        write_json(out / "results.json", res)
+        res = _error_result(child.sub, f"the grading process died (exit code "
+                            f"{child.process.exitcode}); the submission may have killed it")
+        write_json(child.out / "results.json", res)
     return res
 
 
@@ -117,7 +133,7 @@ def grade_supervised(sub: Path, out: Path, opts: BatchOptions,
                      gradescope: Path | None = None) -> dict:
     """Grade one submission in a supervised child process; ``results.json`` always written."""
     opts.isolation = choose(opts.isolation)
-    return _finish_child(_start_child(sub, out, (), opts, gradescope), sub, out)
+    return _finish_child(_start_child(sub, out, (), opts, gradescope))
 
 
 def _error_result(sub: Path, message: str, tb: str = "") -> dict:
@@ -157,7 +173,7 @@ def run_batch(paths: list[str], out_root: Path, opts: BatchOptions, jobs: int,
     if opts.isolation == "subprocess":
         say(f"warning: {SUBPROCESS_CAVEAT}")
 
-    running: dict[str, tuple] = {}
+    running: dict[str, Child] = {}
     durations: list[float] = []
     done, total = len(rows), len(subs)
     while todo or running:
@@ -165,15 +181,14 @@ def run_batch(paths: list[str], out_root: Path, opts: BatchOptions, jobs: int,
             sub, name, out = todo.pop(0)
             hide = (*(s for s in subs if s != sub), out_root.resolve())
             gradescope = out / "gradescope" / "results.json" if opts.gradescope else None
-            proc = _start_child(sub, out, hide, opts, gradescope)
-            running[name] = (proc, sub, out, time.perf_counter())
+            running[name] = _start_child(sub, out, hide, opts, gradescope)
         time.sleep(0.05)
-        for name, (proc, sub, out, t0) in list(running.items()):
-            if proc.is_alive():
+        for name, child in list(running.items()):
+            if child.process.is_alive():
                 continue
             del running[name]
-            res = rows[name] = _finish_child(proc, sub, out)
-            durations.append(time.perf_counter() - t0)
+            res = rows[name] = _finish_child(child)
+            durations.append(time.perf_counter() - child.started)
             done += 1
             eta = (len(todo) + len(running)) * (sum(durations) / len(durations)) / jobs
             say(f"{_bar(done, total)} {done}/{total}  {name}: {_score(res)}  "

@@ -37,7 +37,17 @@ EXPECTED = {
     "syntax_error": ("contract", "loading harness_plugin.py failed"),
     "hang_on_import": ("contract", "loading harness_plugin.py did not finish"),
     "exit_on_import": ("contract", "exited with code 7"),
+    "fake_gradient": ("gradient", "b1, b2, b3: not averaged over the batch"),
 }
+# Cases the plain subprocess cannot hold: there the test asserts that the harness says so.
+BY_MODE = {
+    "parent_killer": {"bwrap": ("training", "survived"),
+                      "subprocess": (None, "the grading process died")},
+}
+
+
+def expected_in_mode(isolation: str) -> dict:
+    return {name: modes[isolation] for name, modes in BY_MODE.items()}
 
 
 def _snapshot(root: Path) -> dict:
@@ -61,7 +71,7 @@ def test_hostile_class_is_contained(isolation, grading_data, tmp_path, monkeypat
         pytest.skip("bubblewrap is not installed or cannot create namespaces here "
                     "(apt-get install bubblewrap)")
     cls = tmp_path / "class"
-    for name in EXPECTED:
+    for name in [*EXPECTED, *BY_MODE]:
         src = FIXTURES / ("submissions" if name == "syntax_error" else "hostile") / name
         shutil.copytree(src, cls / name)
     shutil.copytree(ROOT / "reference", cls / "good", ignore=shutil.ignore_patterns(
@@ -79,8 +89,13 @@ def test_hostile_class_is_contained(isolation, grading_data, tmp_path, monkeypat
                         report=False)
     rows = run_batch([str(cls)], out, opts, jobs=2)
 
-    assert len(rows) == len(EXPECTED) + 1
+    assert len(rows) == len(EXPECTED) + len(BY_MODE) + 1
     by_name = {r["submission"]: r for r in rows}
+    for name, (check_name, words) in expected_in_mode(isolation).items():
+        res = by_name[name]
+        said = res["error"] if check_name is None else \
+            next(c for c in res["checks"] if c["name"] == check_name)["message"]
+        assert words in said, (name, said)
     for name, (check_name, words) in EXPECTED.items():
         res = by_name[name]
         assert res.get("isolation") == isolation, name
@@ -99,7 +114,8 @@ def test_hostile_class_is_contained(isolation, grading_data, tmp_path, monkeypat
     assert _snapshot(cls) == before
     assert not canary.exists() and not Path("/tmp/harness-escaped.txt").exists()
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [*EXPECTED, "good", "index.html", "grades.csv"])
+        [*EXPECTED, *BY_MODE, "good", "index.html", "grades.csv"])
+    assert not list(Path(tempfile.gettempdir()).glob("harness-*/harness-*"))  # scratch gone
     # Graded alone, the correct submission gets exactly the same result.
     solo = grade(cls / "good", rubric_path=RUBRIC, quick=True,  # data via $HARNESS_DATA too
                  out=tmp_path / "solo", limits=LIMITS, isolation=isolation, report=False)

@@ -142,11 +142,12 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
           quick: bool = False, seed: int = 0, extra_checks: tuple[str, ...] = (),
           gradescope: str | Path | None = None, report: bool = True,
           limits: Limits | None = None, isolation: str = "auto",
-          hide: tuple[Path, ...] = ()) -> dict:
+          hide: tuple[Path, ...] = (), scratch_root: Path | None = None) -> dict:
     """Grade one submission; write ``out/results.json`` (and the report); return the results.
 
     ``hide``: more paths the submission must not read (in a batch: the other submissions and
-    the batch's report root).
+    the batch's report root). ``scratch_root``: where the scratch directory goes (a supervisor
+    passes one it removes itself, in case this process is killed before it can).
     """
     started = time.perf_counter()
     sub = resolve_submission(submission)
@@ -161,7 +162,7 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
     settings = grading_settings(dataset, rubric, quick, limits, len(data.x_train),
                                 data.input_dim)
     checks = [c for c in load_checks(extra_checks) if c.quick or not quick]
-    scratch = Path(tempfile.mkdtemp(prefix=f"harness-{sub.name}-"))
+    scratch = Path(tempfile.mkdtemp(prefix=f"harness-{sub.name}-", dir=scratch_root))
     loaded = time.perf_counter()
     try:
         with SubmissionProcess(sub, scratch, limits, isolation,
