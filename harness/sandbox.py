@@ -7,6 +7,8 @@ harness process itself is never at risk. After a failure the next call starts a 
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
 import signal
 import subprocess
@@ -85,6 +87,8 @@ class SubmissionProcess:
         """Start a worker and load the plugin. Never raises for the submission's sake: a plugin
         that fails to load (or hangs, or kills its process while loading) sets ``load_error``."""
         self.close()
+        if self.isolation != "bwrap":
+            become_subreaper()
         self.generation += 1
         (self.scratch / "tmp").mkdir(parents=True, exist_ok=True)
         self.log_path.touch()
@@ -175,11 +179,38 @@ class SubmissionProcess:
         except OSError:
             pass  # the worker died; receiving reports how
         reply = self._receive(deadline, what)
+        self._sweep_leftovers(what)
         self._note_blocked(reply.get("blocked_imports"))
         if not reply.get("ok"):
             raise SubmissionFailure("exception", f"{what} raised {reply.get('error')}",
                                     reply.get("traceback", ""))
         return reply.get("result")
+
+    def _sweep_leftovers(self, what: str) -> None:
+        """Kill whatever the submission left running in the worker's process group after a
+        hook (a process forked around the guard, say), and note it in the output log. Only
+        needed without bwrap: there the worker's PID namespace holds such processes and dies
+        with the worker."""
+        if self.isolation == "bwrap" or self.proc is None:
+            return
+        worker = self.proc.pid
+        left = [pid for pid in _children(worker) if _alive(pid)]
+        left += [pid for pid in _children(os.getpid())  # orphans adopted as subreaper
+                 if pid != worker and _alive(pid) and _group(pid) == worker]
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for pid in _children(os.getpid()):
+            if pid != worker and _group(pid) == worker:
+                try:
+                    os.waitpid(pid, os.WNOHANG)  # reap what was adopted, so no zombie stays
+                except ChildProcessError:
+                    pass
+        if left:
+            with open(self.log_path, "a") as log:
+                log.write(f"\n[harness] {what} left {len(left)} process(es) running; killed\n")
 
     def _note_blocked(self, attempts) -> None:
         """Keep every forbidden import the worker reports, across worker restarts."""
@@ -236,6 +267,48 @@ class SubmissionProcess:
                 return f.read().decode("utf-8", "replace")
         except OSError:
             return ""
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state first); [] if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    fields = _stat(pid)
+    return bool(fields) and fields[0] not in ("Z", "X")
+
+
+def _group(pid: int) -> int | None:
+    fields = _stat(pid)
+    return int(fields[2]) if fields else None
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid``, from each of its threads' ``children`` list."""
+    found: list[int] = []
+    try:
+        for task in os.scandir(f"/proc/{pid}/task"):
+            with open(f"{task.path}/children") as f:
+                found += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+@functools.cache
+def become_subreaper() -> None:
+    """Make this process adopt its descendants' orphans (Linux ``PR_SET_CHILD_SUBREAPER``),
+    so that a process a submission double-forks around the guard is found among its
+    children."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: leftovers are still killed with the process group on close
 
 
 def _handles(obj: Any):

@@ -99,29 +99,36 @@ def test_wire_refuses_a_decompression_bomb_before_inflating_it():
     assert peak < 20 << 20  # the harness never allocated the 3.2 GB the headers asked for
 
 
-def test_a_process_forked_around_the_guard_dies_with_its_worker(tmp_path):
+def test_a_process_forked_around_the_guard_is_killed_when_the_hook_returns(tmp_path):
     import time
     from pathlib import Path
     proc = make(tmp_path, """
         import ctypes
         @hookimpl
         def harness_predict(x):
-            pid = ctypes.CDLL(None).fork()  # libc's fork: the audit hook never sees it
-            if pid == 0:
-                open("orphan.pid", "w").write(str(os.getpid()))
-                while True:
-                    time.sleep(0.05)
+            libc = ctypes.CDLL(None)
+            if libc.fork() == 0:  # libc's fork: the audit hook never sees it
+                if libc.fork() == 0:  # and a grandchild, orphaned at once
+                    open("orphan.pid", "w").write(str(os.getpid()))
+                    while True:
+                        time.sleep(0.05)
+                libc._exit(0)
+            while not os.path.exists("orphan.pid"):
+                time.sleep(0.01)
             return x
     """)
+
+    def dead(pid: int) -> bool:
+        stat = Path(f"/proc/{pid}/stat")
+        return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] in "ZX"
+
     with proc:
         proc.call("harness_predict", x=np.zeros(2))
-        deadline = time.monotonic() + 5
-        while not (proc.scratch / "orphan.pid").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-    pid = int((proc.scratch / "orphan.pid").read_text())
-    time.sleep(0.3)
-    stat = Path(f"/proc/{pid}/stat")
-    assert not stat.exists() or stat.read_text().split()[2] in ("Z", "X")  # dead, or reaped
+        pid = int((proc.scratch / "orphan.pid").read_text())
+        time.sleep(0.2)
+        assert dead(pid)  # swept as soon as the hook returned, not only at the end
+        assert "left 1 process(es) running; killed" in proc.output_tail()
+        assert proc.call("harness_predict", x=np.ones(2)).tolist() == [1, 1]  # worker intact
 
 
 def test_symlinks_to_secrets_stay_behind_and_the_original_is_untouched(tmp_path):

@@ -117,3 +117,20 @@ def test_missing_module_is_one_load_error_and_policy_still_runs(data_dir, out_ro
     assert "not among the packages this course allows" in res["load_error"]["message"]
     assert check(res, "contract")["message"].startswith("not graded: harness_plugin.py did not")
     assert check(res, "policy")["passed"]
+
+
+def test_a_mistyped_declaration_is_shown_with_the_closest_key(tmp_path, data_dir):
+    from harness.grading.pipeline import grade
+    from harness.grading.results import summary_text
+    sub = tmp_path / "typo"
+    sub.mkdir()
+    (sub / "harness_plugin.py").write_text(
+        "from reference.harness_plugin import *  # noqa: F401,F403\n"
+        "from harness.hookspecs import hookimpl\n\n\n@hookimpl\ndef harness_info():\n"
+        "    return {'forward_return': 'logits', 'momentum': True}\n")
+    res = grade(sub, data_dir=str(data_dir), quick=True, out=tmp_path / "out",
+                rubric_path=STUDENT.parent / "rubric_synthetic.toml")
+    said = "unknown declaration 'forward_return' (did you mean 'forward_returns'?); ignored"
+    assert res["declarations"]["problems"] == [said]
+    assert f"harness_info: {said}" in summary_text(res)
+    assert said.replace("'", "&#39;") in (tmp_path / "out" / "report.html").read_text()

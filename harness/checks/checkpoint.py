@@ -73,7 +73,8 @@ class CheckpointCheck(Check):
         details["main_ok"] = main is None
         if main is not None and details.get("fatal"):
             return Outcome(False, main, details=details)
-        probes = [self._probe(ctx, details, kind) for kind in ("last_vs_best", "acc_vs_loss")]
+        probes = [self._contained_probe(ctx, details, kind)
+                  for kind in ("last_vs_best", "acc_vs_loss")]
         problems = [p for p in (main, *probes) if p]
         if not problems:
             return Outcome(True, "the checkpoint holds the best epoch by validation accuracy, "
@@ -119,6 +120,15 @@ class CheckpointCheck(Check):
             return said + ": it holds an untrained model (saved before training, or never " \
                           "updated with the trained weights?)"
         return said + _which_epoch(run.history, acc, tol)
+
+    def _contained_probe(self, ctx, details, kind: str) -> str | None:
+        """A probe whose run fails says so in its own words; the main result stands."""
+        try:
+            return self._probe(ctx, details, kind)
+        except SubmissionFailure as failure:
+            if failure.kind == "crashed":
+                ctx.proc.restart()
+            return f"probe run: {failure.message}"
 
     def _probe(self, ctx, details, kind: str) -> str | None:
         s, data = ctx.settings, ctx.data

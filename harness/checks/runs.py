@@ -35,7 +35,7 @@ class TrainedRun:
     @property
     def saved(self) -> bool:
         """Whether the submission wrote anything where its checkpoint belongs."""
-        return any(self.checkpoint_dir.rglob("*"))
+        return any(p.is_file() for p in self.checkpoint_dir.rglob("*"))
 
     @property
     def best_val_acc(self) -> float:

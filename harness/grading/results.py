@@ -87,6 +87,8 @@ def summary_text(res: dict) -> str:
              f"({res['mode']} grade, {res['dataset']})"]
     if res["gated_by"]:
         lines.append(f"  grade set to 0: the {', '.join(res['gated_by'])} check failed")
+    for problem in (res.get("declarations") or {}).get("problems", []):
+        lines.append(f"  harness_info: {problem}")
     if res["load_error"]:
         lines.append(f"  could not load the plugin: {res['load_error']['message']}")
         if res["load_error"]["traceback"]:
