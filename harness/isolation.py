@@ -95,13 +95,18 @@ SUBPROCESS_CAVEAT = (
 
 def _python_paths() -> list[Path]:
     """What the worker's Python needs: the interpreter's prefixes (its standard library and
-    site-packages) and the harness and reference packages. Nothing else of ``sys.path``: a
+    site-packages), the user's site-packages, and the harness and reference packages. Nothing else of ``sys.path``: a
     working directory there could be a course folder full of submissions."""
     import harness
     import reference
 
+    import site
+
     paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix),
              Path(sys.executable).resolve().parent}
+    user_site = Path(site.getusersitepackages())
+    if site.ENABLE_USER_SITE and user_site.is_dir():  # packages from `pip install --user`
+        paths.add(user_site)
     paths |= {Path(p).resolve() for m in (harness, reference) for p in m.__path__
               if Path(p).is_dir()}
     return sorted(p for p in paths if p != Path("/"))

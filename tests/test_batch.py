@@ -219,14 +219,16 @@ def _around_python_class(tmp_path: Path, grading_data: Path) -> tuple[Path, Path
 
 
 @pytest.mark.parametrize("isolation", ["subprocess", "bwrap"])
-def test_code_that_goes_around_python(isolation, grading_data, tmp_path):
-    """Under bwrap, libc reads of the test labels, a sibling, another grade's scratch and
-    /etc/shadow all fail, and killing the parent kills nothing; without a sandbox the harness
-    cannot stop them, and says so: the caveat in results.json, and results.json written even
-    when the grading process is killed."""
+def test_code_that_goes_around_python(isolation, grading_data, tmp_path, monkeypatch):
+    """Under bwrap, libc reads of the test labels, a sibling, another grade's scratch,
+    /etc/shadow and the grader's secrets in its parent's environment all fail, and killing the
+    parent kills nothing; without a sandbox the harness cannot stop them, and says so: the
+    caveat in results.json, and results.json written even when the grading process is
+    killed."""
     from harness.batch import grade_supervised
     if isolation == "bwrap" and not bwrap_works():
         pytest.skip("bubblewrap is not installed or cannot create namespaces here")
+    monkeypatch.setenv("GRADER_SECRET_TOKEN", "do-not-leak")
     cls, other_scratch = _around_python_class(tmp_path, grading_data)
     try:
         opts = BatchOptions(data_dir=str(grading_data), rubric_path=RUBRIC, quick=True,
@@ -237,12 +239,63 @@ def test_code_that_goes_around_python(isolation, grading_data, tmp_path):
         shutil.rmtree(other_scratch)
     said = next(c for c in reader["checks"] if c["name"] == "training")["message"]
     if isolation == "bwrap":
-        assert "found nothing to read (4 places refused)" in said, said
+        assert "found nothing to read (5 places refused)" in said, said
         assert reader["isolation_caveat"] is None
         training = next(c for c in killer["checks"] if c["name"] == "training")
         assert "survived" in training["message"] and killer["score"] > 0
     else:
         assert reader["isolation_caveat"].startswith("graded without a sandbox")
+        assert "/environ" in said  # the secret reached it: exactly what the caveat warns of
         assert killer["status"] == "error" and "may have killed it" in killer["error"]
     assert json.loads((tmp_path / "k" / "results.json").read_text())["submission"] == \
         "parent_killer"
+
+
+@pytest.mark.parametrize("isolation", ["subprocess", "bwrap"])
+def test_a_poisoned_dataset_cache_never_reaches_a_grade(isolation, grading_data, tmp_path):
+    """Under bwrap the cache is out of reach; without a sandbox a libc write reaches it, and the
+    cache's checksums keep the poisoned labels out of every later load."""
+    import numpy as np
+
+    from harness.batch import grade_supervised
+    from harness.data import load_dataset
+    if isolation == "bwrap" and not bwrap_works():
+        pytest.skip("bubblewrap is not installed or cannot create namespaces here")
+    honest = load_dataset("fashion-mnist", grading_data).y_test  # builds the cache
+    cached = next(Path(os.environ["HARNESS_CACHE"]).rglob("y_test.npy"))
+    sub = tmp_path / "cache_poisoner"
+    shutil.copytree(FIXTURES / "hostile" / "cache_poisoner", sub)
+    (sub / "targets.txt").write_text(f"{cached} {len(honest)}\n")
+    opts = BatchOptions(data_dir=str(grading_data), rubric_path=RUBRIC, quick=True,
+                        limits=LIMITS, isolation=isolation, report=False)
+    res = grade_supervised(sub, tmp_path / "out", opts)
+    said = next(c for c in res["checks"] if c["name"] == "training")["message"]
+    if isolation == "bwrap":
+        assert "could not write the cache" in said
+        assert np.array_equal(np.load(cached), honest)
+    else:
+        assert "poisoned the cached test labels" in said and res["isolation_caveat"]
+        assert not np.array_equal(np.load(cached), honest)
+        with pytest.warns(UserWarning, match="does not match its checksums"):
+            again = load_dataset("fashion-mnist", grading_data)
+        assert np.array_equal(again.y_test, honest)
+
+
+def test_neighbours_cannot_be_killed_under_bwrap(grading_data, tmp_path):
+    """Graded side by side, a submission that kills every worker it can see finds none: each
+    worker has its own PID namespace, and the correct submission's grade equals its solo run.
+    (Without a sandbox it would succeed; that mode's caveat says so, see above.)"""
+    if not bwrap_works():
+        pytest.skip("bubblewrap is not installed or cannot create namespaces here")
+    cls = tmp_path / "class"
+    shutil.copytree(FIXTURES / "hostile" / "neighbour_killer", cls / "neighbour_killer")
+    shutil.copytree(ROOT / "reference", cls / "good", ignore=shutil.ignore_patterns(
+        "__pycache__"))
+    opts = BatchOptions(data_dir=str(grading_data), rubric_path=RUBRIC, quick=True,
+                        limits=LIMITS, isolation="bwrap", report=False)
+    rows = {r["submission"]: r for r in run_batch([str(cls)], tmp_path / "out", opts, jobs=2)}
+    killer = next(c for c in rows["neighbour_killer"]["checks"] if c["name"] == "training")
+    assert "found no one to kill" in killer["message"], killer["message"]
+    solo = grade(cls / "good", data_dir=str(grading_data), rubric_path=RUBRIC, quick=True,
+                 out=tmp_path / "solo", limits=LIMITS, isolation="bwrap", report=False)
+    assert _stable(solo) == _stable(rows["good"])
