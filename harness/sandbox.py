@@ -75,6 +75,8 @@ class SubmissionProcess:
         self.load_error: SubmissionFailure | None = None
         self.blocked_imports: list[dict] = []  # {"module", "file", "line"}, every generation
         self.restarts = 0
+        self._worker_pid: int | None = None  # see _locate_worker
+        self._adopter: int | None = None
 
     # lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> "SubmissionProcess":
@@ -131,6 +133,7 @@ class SubmissionProcess:
         else:
             self.load_error = None
             self.implemented = list(hello["implemented"])
+        self._locate_worker()
 
     def close(self) -> None:
         if self.proc is None:
@@ -186,28 +189,42 @@ class SubmissionProcess:
                                     reply.get("traceback", ""))
         return reply.get("result")
 
-    def _sweep_leftovers(self, what: str) -> None:
-        """Kill whatever the submission left running in the worker's process group after a
-        hook (a process forked around the guard, say), and note it in the output log. Only
-        needed without bwrap: there the worker's PID namespace holds such processes and dies
-        with the worker."""
-        if self.isolation == "bwrap" or self.proc is None:
+    def _locate_worker(self) -> None:
+        """Where the worker and its adopter of orphans are: without bwrap the worker is our
+        child and we (a subreaper) adopt its orphans; under bwrap it is the child of the PID
+        namespace's init, which adopts them."""
+        self._worker_pid = self._adopter = None
+        if self.isolation != "bwrap":
+            self._worker_pid, self._adopter = self.proc.pid, os.getpid()
             return
-        worker = self.proc.pid
+        for init in _children(self.proc.pid):
+            inside = [pid for pid in _children(init) if _alive(pid)]
+            if len(inside) == 1:
+                self._worker_pid, self._adopter = inside[0], init
+
+    def _sweep_leftovers(self, what: str) -> None:
+        """Kill whatever the submission left running after a hook (a process forked around the
+        guard, say): the worker's children, and orphans its adopter took in. Noted in the
+        output log."""
+        worker, adopter = self._worker_pid, self._adopter
+        if worker is None or self.proc is None:
+            return
+        ours = self.isolation != "bwrap"  # we adopt other orphans too: only the worker's group
         left = [pid for pid in _children(worker) if _alive(pid)]
-        left += [pid for pid in _children(os.getpid())  # orphans adopted as subreaper
-                 if pid != worker and _alive(pid) and _group(pid) == worker]
+        left += [pid for pid in _children(adopter) if pid != worker and _alive(pid)
+                 and (not ours or _group(pid) == self.proc.pid)]
         for pid in left:
             try:
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        for pid in _children(os.getpid()):
-            if pid != worker and _group(pid) == worker:
-                try:
-                    os.waitpid(pid, os.WNOHANG)  # reap what was adopted, so no zombie stays
-                except ChildProcessError:
-                    pass
+        if ours:
+            for pid in _children(adopter):
+                if pid != worker and _group(pid) == self.proc.pid:
+                    try:
+                        os.waitpid(pid, os.WNOHANG)  # reap what we adopted: no zombie stays
+                    except ChildProcessError:
+                        pass
         if left:
             with open(self.log_path, "a") as log:
                 log.write(f"\n[harness] {what} left {len(left)} process(es) running; killed\n")

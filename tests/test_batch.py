@@ -221,7 +221,8 @@ def _around_python_class(tmp_path: Path, grading_data: Path) -> tuple[Path, Path
 @pytest.mark.parametrize("isolation", ["subprocess", "bwrap"])
 def test_code_that_goes_around_python(isolation, grading_data, tmp_path, monkeypatch):
     """Under bwrap, libc reads of the test labels, a sibling, another grade's scratch,
-    /etc/shadow and the grader's secrets in its parent's environment all fail, and killing the
+    /etc/shadow, and the grader's secrets in its parent's environment and memory or its working
+    directory all fail, and killing the
     parent kills nothing; without a sandbox the harness cannot stop them, and says so: the
     caveat in results.json, and results.json written even when the grading process is
     killed."""
@@ -239,13 +240,14 @@ def test_code_that_goes_around_python(isolation, grading_data, tmp_path, monkeyp
         shutil.rmtree(other_scratch)
     said = next(c for c in reader["checks"] if c["name"] == "training")["message"]
     if isolation == "bwrap":
-        assert "found nothing to read (5 places refused)" in said, said
+        assert "found nothing to read (7 places refused)" in said, said
         assert reader["isolation_caveat"] is None
         training = next(c for c in killer["checks"] if c["name"] == "training")
         assert "survived" in training["message"] and killer["score"] > 0
     else:
         assert reader["isolation_caveat"].startswith("graded without a sandbox")
-        assert "/environ" in said  # the secret reached it: exactly what the caveat warns of
+        for leak in ("/environ", "/mem", "/cwd"):  # exactly what the caveat warns of
+            assert leak in said, said
         assert killer["status"] == "error" and "may have killed it" in killer["error"]
     assert json.loads((tmp_path / "k" / "results.json").read_text())["submission"] == \
         "parent_killer"
