@@ -87,7 +87,7 @@ class OptimizerCheck(Check):
             decay_problem, note = self._weight_decay(Stepper(ctx), ctx)
             details["weight_decay"] = decay_problem or note
             step_problem = decay_problem
-        schedule_problem, verified = self._decay(ctx)
+        schedule_problem = self._decay(ctx)
         details["decay"] = schedule_problem or "as configured"
         score = (0.0 if step_problem else 0.6) + (0.0 if schedule_problem else 0.4)
         if not step_problem and not schedule_problem:
@@ -143,27 +143,27 @@ class OptimizerCheck(Check):
                     f"{REG} applies no weight decay (is reg passed to the step?)"), ""
         return f"a step with reg={REG} is not θ − lr·(g + c·λ·θ) for c = 1 or 2", ""
 
-    def _decay(self, ctx) -> tuple[str | None, bool]:
+    def _decay(self, ctx) -> str | None:
         run = ctx.artifacts.get("training")
         if run is None:
-            return "no training history to check the learning-rate decay against", False
+            return "no training history to check the learning-rate decay against"
         per_epoch = [lr_values(r) for r in run.history]
         if any(v is None or not v for v in per_epoch):
             return ("could not verify the learning-rate schedule: the history does not record "
                     "the learning rate (add 'lr' to each epoch's record: a number, or a list "
-                    "with one per step)"), False
+                    "with one per step)")
         if any(not np.allclose(v, v[0], rtol=1e-6) for v in per_epoch):
             return ("the learning rate changes within an epoch; the configured schedule "
-                    f"({run.config['lr_decay']}) changes it once per epoch"), True
+                    f"({run.config['lr_decay']}) changes it once per epoch")
         lrs = np.array([v[0] for v in per_epoch])
         want = np.array([expected_lr(run.config, r["epoch"]) for r in run.history])
         if np.allclose(lrs, want, rtol=1e-4):
-            return None, True
+            return None
         if len(lrs) > 1 and np.allclose(lrs, lrs[0]):
-            return f"the learning rate never decays (stays {lrs[0]:g})", True
+            return f"the learning rate never decays (stays {lrs[0]:g})"
         return (f"the learning rate does not follow the configured {run.config['lr_decay']} "
                 f"decay: epochs 1-{min(3, len(lrs))} reported {_short(lrs[:3])}, "
-                f"expected {_short(want[:3])}"), True
+                f"expected {_short(want[:3])}")
 
 
 def _short(values) -> str:
