@@ -94,6 +94,15 @@ def history_problems(history, max_epochs: int) -> list[str]:
     return problems[:5]
 
 
+def data_files(ctx, directory: Path, x_train: np.ndarray, y_train: np.ndarray,
+               x_val: np.ndarray, y_val: np.ndarray) -> str | None:
+    """The split written as dataset files in ``directory`` for a submission that declared
+    ``data="files"`` (its ``data_dir``); None for one that takes arrays."""
+    if ctx.decl.data != "files":
+        return None
+    return str(write_split(ctx.data.name, directory, x_train, y_train, x_val, y_val))
+
+
 def _files(root: Path, skip: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")
             if p.is_file() and not p.is_relative_to(skip)}
@@ -105,10 +114,7 @@ def train(ctx, name: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.nd
     run_dir = ctx.run_dir(name)
     checkpoint_dir = ctx.run_dir(f"{name}/checkpoint")
     checkpoint_path = checkpoint_dir / "best.npz"
-    data_dir = None
-    if ctx.decl.data == "files":
-        data_dir = str(write_split(ctx.data.name, run_dir / "data", x_train, y_train, x_val,
-                                   y_val))
+    data_dir = data_files(ctx, run_dir / "data", x_train, y_train, x_val, y_val)
     before = _files(ctx.scratch, run_dir)
     started = time.perf_counter()
     history = ctx.call("harness_train", timeout=ctx.settings.train_timeout, x_train=x_train,

@@ -19,9 +19,7 @@ import math
 import re
 from pathlib import Path
 
-from harness.data.export import write_split
-
-from . import Check, Outcome, checkimpl
+from . import Check, Outcome, checkimpl, runs
 
 MAX_RECORDS_BYTES = 5 * 1024 * 1024
 ALIASES = {
@@ -129,11 +127,9 @@ class SearchCheck(Check):
             tuple(ctx.hidden(h)) for h in s.search_grid["hidden_sizes"])]}
         n_train, n_val = s.search_size
         out_dir = ctx.run_dir("search")
-        data_dir = None
-        if ctx.decl.data == "files":
-            data_dir = str(write_split(data.name, ctx.run_dir("search-data"),
-                                                 data.x_train[:n_train], data.y_train[:n_train],
-                                                 data.x_val[:n_val], data.y_val[:n_val]))
+        data_dir = runs.data_files(ctx, ctx.scratch / "search-data", data.x_train[:n_train],
+                                   data.y_train[:n_train], data.x_val[:n_val],
+                                   data.y_val[:n_val])
         result = ctx.call("harness_search", timeout=s.search_timeout,
                           x_train=data.x_train[:n_train], y_train=data.y_train[:n_train],
                           x_val=data.x_val[:n_val], y_val=data.y_val[:n_val], grid=grid,
