@@ -26,13 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from harness.batch import BatchOptions, run_batch  # noqa: E402
+from harness.batch.local import BatchOptions, run_batch  # noqa: E402
 from harness.grading.pipeline import grade, grade_data  # noqa: E402
 from harness.grading.rubric import load_rubric  # noqa: E402
 from harness.grading.settings import grading_settings  # noqa: E402
-from harness.isolation import Limits, bwrap_works  # noqa: E402
-from harness.sandbox import SubmissionProcess  # noqa: E402
-from harness.worker import Worker  # noqa: E402
+from harness.sandbox.isolation import Limits, bwrap_works  # noqa: E402
+from harness.sandbox.process import SubmissionProcess  # noqa: E402
+from harness.sandbox.worker import Worker  # noqa: E402
 
 
 def timed(fn) -> float:
@@ -59,7 +59,7 @@ def reply_peaks() -> str:
 
     import numpy as np
 
-    from harness import wire
+    from harness.sandbox import wire
     from hostile_messages import decompression_bomb
 
     sizes = [3072, 512, 256, 10]

@@ -1,3 +1,3 @@
 """harness: grade three-layer-MLP-from-scratch submissions against a NumPy reference."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -16,11 +16,12 @@ import numpy as np
 from reference import checkpoint, evaluate, search
 from reference.train import TrainConfig, train
 
-from . import __version__, plots
+from . import __version__
+from .present import plots
 from .data import DEFAULT_VAL_SIZE, load_dataset, to_unit, train_val_split
 from .grading import metrics
-from .progress import epoch_line, fmt_seconds, say
-from .report import write_reference_report
+from .present.progress import epoch_line, fmt_seconds, say
+from .present.report import write_reference_report
 
 # Budgets chosen to clear the bar on a 2-core machine with room to spare; see the README.
 CONFIGS = {
@@ -65,7 +66,7 @@ def run(dataset: str = "fashion-mnist", data_dir: str | None = None, out: str | 
                                      max_seconds=None)
         say(f"search: {len(trials)} trials of {budget.epochs} epochs each")
         records, best = search.search(
-            split, data.num_classes, budget, trials, out / "search",
+            *split.arrays, data.num_classes, budget, trials, out / "search",
             on_trial=lambda r: say(f"trial {r['trial']:>2}/{len(trials)}  lr {r['lr']:g}  "
                                    f"hidden {r['hidden_sizes']}  reg {r['reg']:g}  "
                                    f"val_acc {r['best_val_acc']:.4f}  {r['seconds']:.1f}s"))
@@ -77,7 +78,7 @@ def run(dataset: str = "fashion-mnist", data_dir: str | None = None, out: str | 
             "training it with the full budget")
 
     ckpt = out / "best.npz"
-    result = train(split, data.num_classes, config, ckpt,
+    result = train(*split.arrays, data.num_classes, config, ckpt,
                    progress=lambda rec, eta: say(epoch_line(rec, config.epochs, eta)))
     trained = time.perf_counter()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.data import Standardizer
+from .preprocess import Standardizer
 
 from .model import MLP
 

@@ -111,18 +111,18 @@ def _cross_entropy(logits: np.ndarray, y: np.ndarray,
                    want_grad: bool = False) -> tuple[float, np.ndarray | None]:
     """Mean softmax cross-entropy of ``logits (N, C)`` against labels ``y (N,)``, computed stably.
 
-    With ``want_grad``, also its gradient in the logits, ``(softmax - onehot) / N``.
-    ``logits`` is overwritten (it becomes that gradient).
+    With ``want_grad``, also its gradient in the logits, ``(softmax - onehot) / N``, in a
+    new array; ``logits`` is left as it was.
     """
     n, rows = len(y), np.arange(len(y))
-    logits -= logits.max(axis=1, keepdims=True)
-    correct = logits[rows, y].astype(np.float64)
-    np.exp(logits, out=logits)
-    sums = logits.sum(axis=1, keepdims=True)
+    z = logits - logits.max(axis=1, keepdims=True)
+    correct = z[rows, y].astype(np.float64)
+    np.exp(z, out=z)
+    sums = z.sum(axis=1, keepdims=True)
     loss = float(np.mean(np.log(sums[:, 0], dtype=np.float64) - correct))
     if not want_grad:
         return loss, None
-    logits /= sums
-    logits[rows, y] -= 1
-    logits /= n
-    return loss, logits
+    z /= sums
+    z[rows, y] -= 1
+    z /= n
+    return loss, z

@@ -10,25 +10,32 @@ import numpy as np
 class SGD:
     """``θ ← θ − lr·g``, or with momentum μ: ``v ← μ·v − lr·g; θ ← θ + v``.
 
-    ``step`` updates the parameters in place and consumes ``grads`` (they are scaled in place).
+    ``step`` updates the parameters in place; ``grads`` are left as they were (the scaled
+    gradient goes to a buffer kept per parameter, so a step allocates nothing).
     """
 
     def __init__(self, momentum: float = 0.0) -> None:
         self.momentum = momentum
         self.velocity: dict[str, np.ndarray] = {}
+        self._scaled: dict[str, np.ndarray] = {}
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float) -> None:
+        """``params[name] (shape of θ)`` updated in place from ``grads[name]`` (same shape)."""
         for name, g in grads.items():
-            g *= lr
+            theta = params[name]
+            scaled = self._scaled.get(name)
+            if scaled is None or scaled.shape != theta.shape or scaled.dtype != theta.dtype:
+                scaled = self._scaled[name] = np.empty_like(theta)
+            np.multiply(g, lr, out=scaled, casting="unsafe")
             if not self.momentum:
-                params[name] -= g
+                theta -= scaled
                 continue
             v = self.velocity.get(name)
             if v is None:
-                v = self.velocity[name] = np.zeros_like(g)
+                v = self.velocity[name] = np.zeros_like(theta)
             v *= self.momentum
-            v -= g
-            params[name] += v
+            v -= scaled
+            theta += v
 
 
 @dataclass(frozen=True)

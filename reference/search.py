@@ -16,8 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.data import Split
-
 from .train import TrainConfig, train
 
 SEARCHED = ("lr", "hidden_sizes", "reg")
@@ -43,7 +41,8 @@ def random_trials(lrs: Sequence[float], hidden: Sequence[Sequence[int]], regs: S
              "reg": log_uniform(regs)} for _ in range(n)]
 
 
-def search(split: Split, num_classes: int, base: TrainConfig, trials: list[dict],
+def search(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
+           num_classes: int, base: TrainConfig, trials: list[dict],
            out_dir: str | os.PathLike,
            on_trial: Callable[[dict], None] | None = None) -> tuple[list[dict], dict]:
     """Run ``trials`` (dicts of :data:`SEARCHED` values over ``base``); return records and the best.
@@ -57,7 +56,7 @@ def search(split: Split, num_classes: int, base: TrainConfig, trials: list[dict]
     for i, params in enumerate(trials, start=1):
         config = dataclasses.replace(base, **params)
         ckpt = out / "trials" / f"trial-{i:03d}.npz"
-        result = train(split, num_classes, config, ckpt)
+        result = train(x_train, y_train, x_val, y_val, num_classes, config, ckpt)
         record = {
             "trial": i,
             "lr": config.lr,

@@ -10,11 +10,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from harness.data import Split, Standardizer
-
 from . import checkpoint
 from .model import MLP
 from .optim import SGD, Schedule
+from .preprocess import Standardizer
 
 
 @dataclass(frozen=True)
@@ -64,20 +63,22 @@ class TrainResult:
 Progress = Callable[[dict, float], None]
 
 
-def train(split: Split, num_classes: int, config: TrainConfig,
-          checkpoint_path: str | os.PathLike, progress: Progress | None = None) -> TrainResult:
-    """Train on ``split`` (inputs scaled to [0, 1]) and save the best model by validation accuracy.
+def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
+          num_classes: int, config: TrainConfig, checkpoint_path: str | os.PathLike,
+          progress: Progress | None = None) -> TrainResult:
+    """Train on ``x_train (N, D)``, ``y_train (N,)`` (inputs scaled to [0, 1], labels ints)
+    and save the best model by accuracy on ``x_val (M, D)``, ``y_val (M,)``. The arrays are
+    not modified.
 
     Stops after ``config.epochs`` epochs or before an epoch that would overrun
     ``config.max_seconds``. ``progress(record, eta_seconds)`` is called after every epoch.
     """
     dtype = np.dtype(config.dtype)
-    x_train = split.x_train.astype(dtype, copy=False)
-    x_val = split.x_val.astype(dtype, copy=False)
+    x_train = x_train.astype(dtype, copy=False)
+    x_val = x_val.astype(dtype, copy=False)
     standardizer = Standardizer.fit(x_train) if config.standardize else None
     if standardizer is not None:
         x_train, x_val = standardizer(x_train), standardizer(x_val)
-    y_train, y_val = split.y_train, split.y_val
 
     model = MLP(x_train.shape[1], config.hidden_sizes, num_classes, config.activation,
                 seed=config.seed, dtype=dtype.type)

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.batch import BatchOptions, discover, is_batch, run_batch
+from harness.batch.local import BatchOptions, discover, is_batch, run_batch
 from harness.grading.pipeline import grade
-from harness.isolation import Limits, bwrap_works
+from harness.sandbox.isolation import Limits, bwrap_works
 
 ROOT = Path(__file__).resolve().parent.parent
+from compare import stable  # noqa: E402
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 RUBRIC = str(FIXTURES / "rubric_synthetic.toml")
 LIMITS = Limits(hook_seconds=4, train_seconds=20, memory_mb=2048, file_mb=16)
@@ -53,16 +55,6 @@ def expected_in_mode(isolation: str) -> dict:
 def _snapshot(root: Path) -> dict:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file()}
-
-
-def _stable(doc):
-    """A results document without what legitimately varies between runs: times and paths."""
-    if isinstance(doc, dict):
-        return {k: _stable(v) for k, v in doc.items()
-                if k not in ("seconds", "timings", "path")}
-    if isinstance(doc, list):
-        return [_stable(v) for v in doc]
-    return doc
 
 
 @pytest.mark.parametrize("isolation", ["subprocess", "bwrap"])
@@ -119,7 +111,7 @@ def test_hostile_class_is_contained(isolation, grading_data, tmp_path, monkeypat
     # Graded alone, the correct submission gets exactly the same result.
     solo = grade(cls / "good", rubric_path=RUBRIC, quick=True,  # data via $HARNESS_DATA too
                  out=tmp_path / "solo", limits=LIMITS, isolation=isolation, report=False)
-    assert _stable(solo) == _stable(good)
+    assert stable(solo) == stable(good)
 
 
 def test_batch_is_resumable_and_writes_the_overview(grading_data, tmp_path, capsys):
@@ -183,7 +175,7 @@ def test_python_dash_m_batch_runs(grading_data, tmp_path):
                            "--out", str(tmp_path / "out"), "--isolation", ISOLATION],
                           capture_output=True, text=True,
                           timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # graded, and bob's checks fail: exit code 1
     assert "2 submissions graded" in proc.stdout
     empty = json.loads((tmp_path / "out" / "empty" / "results.json").read_text())
     assert "no harness_plugin.py" in empty["load_error"]["message"]
@@ -192,7 +184,7 @@ def test_python_dash_m_batch_runs(grading_data, tmp_path):
 def test_a_batch_never_runs_unsandboxed_by_accident(grading_data, tmp_path, monkeypatch,
                                                     capsys):
     from harness.cli import main
-    monkeypatch.setattr("harness.isolation.bwrap_works", lambda: False)
+    monkeypatch.setattr("harness.sandbox.isolation.bwrap_works", lambda: False)
     cls = tmp_path / "class"
     shutil.copytree(ROOT / "submissions" / "bob", cls / "bob")
     shutil.copytree(ROOT / "submissions" / "alice", cls / "alice")
@@ -226,7 +218,7 @@ def test_code_that_goes_around_python(isolation, grading_data, tmp_path, monkeyp
     parent kills nothing; without a sandbox the harness cannot stop them, and says so: the
     caveat in results.json, and results.json written even when the grading process is
     killed."""
-    from harness.batch import grade_supervised
+    from harness.batch.local import grade_supervised
     if isolation == "bwrap" and not bwrap_works():
         pytest.skip("bubblewrap is not installed or cannot create namespaces here")
     monkeypatch.setenv("GRADER_SECRET_TOKEN", "do-not-leak")
@@ -259,7 +251,7 @@ def test_a_poisoned_dataset_cache_never_reaches_a_grade(isolation, grading_data,
     cache's checksums keep the poisoned labels out of every later load."""
     import numpy as np
 
-    from harness.batch import grade_supervised
+    from harness.batch.local import grade_supervised
     from harness.data import load_dataset
     if isolation == "bwrap" and not bwrap_works():
         pytest.skip("bubblewrap is not installed or cannot create namespaces here")
@@ -300,4 +292,4 @@ def test_neighbours_cannot_be_killed_under_bwrap(grading_data, tmp_path):
     assert "found no one to kill" in killer["message"], killer["message"]
     solo = grade(cls / "good", data_dir=str(grading_data), rubric_path=RUBRIC, quick=True,
                  out=tmp_path / "solo", limits=LIMITS, isolation="bwrap", report=False)
-    assert _stable(solo) == _stable(rows["good"])
+    assert stable(solo) == stable(rows["good"])

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from harness import numerics
+from harness.checks import numerics
 from harness.checks.gradient import diagnose
 from harness.checks.loss import L2Convention
 from harness.checks.optimizer import describe_step, expected_lr

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from harness.data import Standardizer, to_unit, train_val_split
+from harness.data import to_unit, train_val_split
+from reference.preprocess import Standardizer
 
 
 def test_split_is_deterministic_disjoint_and_complete():

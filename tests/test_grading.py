@@ -142,7 +142,7 @@ def test_exception_in_a_hook_shows_the_students_frames(data_dir, out_root):
     loss = check(res, "loss")
     assert not loss["passed"] and "IndexError" in loss["message"]
     tb = loss["details"]["traceback"]
-    assert "compute_loss" in tb and "raises/harness_plugin.py" in tb
+    assert "compute_loss" in tb and tb.lstrip().startswith('File "harness_plugin.py", line')
     assert "pluggy" not in tb and "harness/worker.py" not in tb
     assert check(res, "training")["passed"]
 

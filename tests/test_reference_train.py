@@ -19,7 +19,7 @@ def split(fmnist_dir):
 
 def test_training_learns_and_records_history(split, tmp_path):
     s, _ = split
-    result = train(s, 10, SMALL, tmp_path / "best.npz")
+    result = train(*s.arrays, 10, SMALL, tmp_path / "best.npz")
     assert [r["epoch"] for r in result.history] == [1, 2, 3, 4]
     assert set(result.history[0]) == {"epoch", "train_loss", "val_loss", "val_acc", "lr",
                                       "seconds"}
@@ -30,7 +30,7 @@ def test_training_learns_and_records_history(split, tmp_path):
 
 def test_checkpoint_round_trip_predicts_identically(split, tmp_path):
     s, d = split
-    result = train(s, 10, dataclasses.replace(SMALL, epochs=2), tmp_path / "best.npz")
+    result = train(*s.arrays, 10, dataclasses.replace(SMALL, epochs=2), tmp_path / "best.npz")
     _, standardizer, _ = checkpoint.load(tmp_path / "best.npz")
     checkpoint.save(tmp_path / "last.npz", result.model, standardizer, {"epoch": 2})
     model, loaded_standardizer, meta = checkpoint.load(tmp_path / "last.npz")
@@ -50,7 +50,7 @@ def test_saved_checkpoint_is_the_best_not_the_last(split, tmp_path):
     # A step schedule that multiplies the lr by 40 after two epochs wrecks the late epochs.
     config = dataclasses.replace(SMALL, epochs=5, lr_decay="step", decay_rate=40.0, step_every=2,
                                  momentum=0.0, lr=0.05)
-    result = train(s, 10, config, tmp_path / "best.npz")
+    result = train(*s.arrays, 10, config, tmp_path / "best.npz")
     accs = [r["val_acc"] for r in result.history]
     assert result.best_epoch < len(result.history) and accs[-1] < max(accs)
     _, _, meta = checkpoint.load(tmp_path / "best.npz")
@@ -62,7 +62,7 @@ def test_saved_checkpoint_is_the_best_not_the_last(split, tmp_path):
 
 def test_wall_time_budget_stops_training(split, tmp_path):
     s, _ = split
-    result = train(s, 10, dataclasses.replace(SMALL, epochs=1000, max_seconds=0.5),
+    result = train(*s.arrays, 10, dataclasses.replace(SMALL, epochs=1000, max_seconds=0.5),
                    tmp_path / "best.npz")
     assert result.stopped_by == "max_seconds" and len(result.history) < 1000
 
@@ -89,7 +89,7 @@ def test_search_records_every_trial_and_picks_the_best(split, tmp_path):
     s, _ = split
     trials = search.grid_trials([0.001, 0.05], [(16,), (32, 16)], [1e-4])
     base = dataclasses.replace(SMALL, epochs=2)
-    records, best = search.search(s, 10, base, trials, tmp_path)
+    records, best = search.search(*s.arrays, 10, base, trials, tmp_path)
     assert len(records) == 4
     assert best["best_val_acc"] == max(r["best_val_acc"] for r in records)
     assert {tuple(r["hidden_sizes"]) for r in records} == {(16,), (32, 16)}

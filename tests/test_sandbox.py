@@ -5,9 +5,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from harness import wire
-from harness.isolation import Limits
-from harness.sandbox import SubmissionFailure, SubmissionProcess
+from harness.sandbox import wire
+from harness.sandbox.isolation import Limits
+from harness.sandbox.process import SubmissionFailure, SubmissionProcess
 
 
 def make(tmp_path, body: str, isolation: str = "subprocess"):
@@ -103,7 +103,7 @@ def test_wire_refuses_a_decompression_bomb_before_inflating_it():
 def test_a_process_forked_around_the_guard_is_killed_when_the_hook_returns(isolation, tmp_path):
     """A grandchild forked through libc (the audit hook never sees it) and orphaned at once is
     killed as soon as the hook returns, in both modes; the worker itself carries on."""
-    from harness.isolation import bwrap_works
+    from harness.sandbox.isolation import bwrap_works
     if isolation == "bwrap" and not bwrap_works():
         pytest.skip("bubblewrap is not installed or cannot create namespaces here")
     proc = make(tmp_path, """

@@ -121,7 +121,7 @@ def test_missing_module_is_one_load_error_and_policy_still_runs(data_dir, out_ro
 
 def test_a_mistyped_declaration_is_shown_with_the_closest_key(tmp_path, data_dir):
     from harness.grading.pipeline import grade
-    from harness.grading.results import summary_text
+    from harness.present.summary import summary_text
     sub = tmp_path / "typo"
     sub.mkdir()
     (sub / "harness_plugin.py").write_text(

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness import numerics
-
-from . import Check, Outcome, checkimpl
-from .checkpoint import loadable_checkpoint, reload_model
+from . import Check, Outcome, checkimpl, numerics
+from .artifacts import CheckpointVerdict, TrainedRun, TestPredictions
+from .common import loadable_checkpoint, reload_model
 
 
 class AccuracyCheck(Check):
@@ -16,6 +15,8 @@ class AccuracyCheck(Check):
     title = "Test accuracy of the saved model"
     part = "test"
     order = 85
+    needs = (TrainedRun, CheckpointVerdict)
+    produces = (TestPredictions,)
     quick = False
     requires = ("harness_load_checkpoint", "harness_predict", "harness_get_params")
 
@@ -29,12 +30,11 @@ class AccuracyCheck(Check):
             return Outcome(False, f"predictions on the test images have shape "
                            f"{predictions.shape}, expected {ctx.data.y_test.shape}")
         acc = numerics.accuracy(predictions, ctx.data.y_test)
-        ctx.artifacts.update(test_predictions=predictions, test_accuracy=acc)
         try:
-            ctx.artifacts["first_layer"] = np.asarray(
-                ctx.call("harness_get_params", model=model)["W1"])
+            first_layer = np.asarray(ctx.call("harness_get_params", model=model)["W1"])
         except Exception:  # the weight picture is a nicety; its absence costs nothing
-            pass
+            first_layer = None
+        ctx.artifacts.put(TestPredictions(predictions, acc, first_layer))
         tiers = ctx.rubric.accuracy_tiers(ctx.data.name)
         fraction = max([f for threshold, f in tiers if acc >= threshold], default=0.0)
         next_tier = next((t for t, _ in sorted(tiers) if acc < t), None)

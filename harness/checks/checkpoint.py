@@ -22,34 +22,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness import numerics
-from harness.sandbox import SubmissionFailure
+from harness.sandbox.process import SubmissionFailure
 
-from . import Check, Outcome, checkimpl, runs
-from .training import beats_chance
+from . import Check, Outcome, checkimpl, numerics, runs
+from .artifacts import CheckpointVerdict, TrainedRun
+from .common import beats_chance, reload_model
 
 PROBE_HIDDEN = (48, 24)
-
-
-def reload_model(ctx, run: runs.TrainedRun):
-    """The submission's model loaded from ``run``'s checkpoint by its own loader, in a fresh
-    process: nothing survives from training but the files."""
-    ctx.proc.restart()
-    return ctx.call("harness_load_checkpoint", checkpoint_path=str(run.checkpoint_path),
-                    checkpoint_dir=str(run.checkpoint_dir))
-
-
-def loadable_checkpoint(ctx) -> tuple[runs.TrainedRun | None, str | None]:
-    """The training run whose checkpoint later checks may load, or why there is none (said
-    once, by the checkpoint check; later checks only point at it)."""
-    run = ctx.artifacts.get("training")
-    if run is None:
-        return None, "no successful training run, so no checkpoint (see the training check)"
-    if not run.saved:
-        return None, "no checkpoint was saved (see the checkpoint check)"
-    if ctx.artifacts.get("checkpoint_unloadable"):
-        return None, "the checkpoint could not be loaded (see the checkpoint check)"
-    return run, None
 
 
 def _accuracy(ctx, model, x, y) -> float:
@@ -65,6 +44,8 @@ class CheckpointCheck(Check):
     title = "Best checkpoint saved and reloadable"
     part = "train"
     order = 60
+    needs = (TrainedRun,)
+    produces = (CheckpointVerdict,)
     requires = ("harness_train", "harness_load_checkpoint", "harness_predict")
 
     def run(self, ctx) -> Outcome:
@@ -95,7 +76,7 @@ class CheckpointCheck(Check):
             return None
 
     def _main(self, ctx, details) -> str | None:
-        run = ctx.artifacts.get("training")
+        run = ctx.artifacts.get(TrainedRun)
         if run is None:
             details["fatal"] = True
             return "no successful training run to take a checkpoint from"
@@ -104,13 +85,13 @@ class CheckpointCheck(Check):
             return "no checkpoint: " + run.missing_checkpoint()
         model = self._load(ctx, run, details, "main")
         if model is None:
-            ctx.artifacts["checkpoint_unloadable"] = True
+            ctx.artifacts.put(CheckpointVerdict(loadable=False))
             return f"loading the checkpoint failed: {details['main_load_error']}"
         acc = _accuracy(ctx, model, ctx.data.x_val, ctx.data.y_val)
         accs = [r["val_acc"] for r in run.history]
         best = max(accs)
         details.update(reloaded_val_acc=acc, history_best_val_acc=best)
-        ctx.artifacts["reloaded_val_acc"] = acc
+        ctx.artifacts.put(CheckpointVerdict(loadable=True))
         tol = 1.0 / len(ctx.data.y_val)
         if abs(acc - best) <= tol:
             return None

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness import numerics
-from harness.sandbox import SubmissionFailure
+from harness.sandbox.process import SubmissionFailure
 
-from . import Check, Outcome, checkimpl
+from . import Check, Outcome, checkimpl, numerics
 
 BATCH = 8
 

@@ -1,6 +1,6 @@
 """Gradient check: the submission's backprop against the exact gradient, computed by the harness.
 
-The oracle is :func:`harness.numerics.loss_and_grads`: float64, in the harness process, on the
+The oracle is :func:`harness.checks.numerics.loss_and_grads`: float64, in the harness process, on the
 parameters the harness itself set in the submission's model. The contract check has shown that
 the submission's forward pass computes the canonical network for those parameters and the loss
 check which L2 convention it uses, so the canonical gradient is the right answer; nothing the
@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness import numerics
-from harness.sandbox import SubmissionFailure
+from harness.sandbox.process import SubmissionFailure
 
-from . import Check, Outcome, checkimpl
-from .loss import REG, L2Convention, model_with
+from . import Check, Outcome, checkimpl, numerics
+from .artifacts import L2Convention
+from .common import REG, model_with
 
 THRESHOLD = {"float64": 1e-5, "float32": 1e-4}
 KINK_MARGIN = 1e-3
@@ -116,6 +116,7 @@ class GradientCheck(Check):
     title = "Backprop gradients match the exact gradient"
     part = "model"
     order = 30
+    needs = (L2Convention,)
     requires = ("harness_build_model", "harness_set_params", "harness_loss_and_grads")
 
     def run(self, ctx) -> Outcome:
@@ -123,7 +124,7 @@ class GradientCheck(Check):
         sizes = [ctx.data.input_dim, *hidden, ctx.data.num_classes]
         x = ctx.data.x_val[:BATCH].astype(np.float64)
         y = ctx.data.y_val[:BATCH]
-        l2 = ctx.artifacts.get("l2", L2Convention())
+        l2 = ctx.artifacts.get(L2Convention) or L2Convention()
         rows, groups, groups_ok, precisions = [], 0, 0, set()
         for ai, activation in enumerate(ctx.activations):
             for reg in (0.0, REG):
@@ -141,7 +142,6 @@ class GradientCheck(Check):
                         ctx.proc.restart()
                 rows += group_rows
                 groups_ok += all(r["ok"] for r in group_rows)
-        ctx.artifacts["gradient_rows"] = rows
         details = {"rows": rows, "threshold": THRESHOLD, "oracle": "harness float64",
                    "l2_in": ctx.decl.l2}
         note = ""

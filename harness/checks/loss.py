@@ -9,39 +9,17 @@ the step, checked by the optimizer check); its loss may show the penalty or not.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from harness import numerics
+from . import Check, Outcome, checkimpl, numerics
+from .artifacts import L2Convention
+from .common import REG, model_with
 
-from . import Check, Outcome, checkimpl
-
-REG = 0.1  # large, so an L2 mistake is not lost among the cross-entropy terms
 BATCH = 16
 HIDDEN = (32, 16)
 CONVENTIONS = {"0.5·λ·Σ‖W‖²": 0.5, "λ·Σ‖W‖²": 1.0}
 LOG_EPSILONS = (1e-15, 1e-12, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5)
 LOSS_RTOL = 2e-5  # float32 arithmetic and tiny log epsilons stay well inside this
-
-
-@dataclass(frozen=True)
-class L2Convention:
-    """How the submission's L2 term is written: penalty ``coefficient·λ·Σ‖W‖²`` (so its
-    gradient is ``2·coefficient·λ·W``), biases included or not."""
-
-    coefficient: float = 0.5
-    biases: bool = False
-    label: str = "0.5·λ·Σ‖W‖²"
-
-
-def model_with(ctx, params: dict, hidden: list[int], activation: str):
-    """A float64 model built by the submission, holding ``params``."""
-    model = ctx.call("harness_build_model", input_dim=ctx.data.input_dim, hidden_sizes=hidden,
-                     activation=activation, num_classes=ctx.data.num_classes, seed=0,
-                     dtype="float64")
-    ctx.call("harness_set_params", model=model, params=params)
-    return model
 
 
 def log_epsilon(loss: float, logits: np.ndarray, y: np.ndarray) -> float | None:
@@ -61,6 +39,7 @@ class LossCheck(Check):
     title = "Loss is cross-entropy plus L2"
     part = "model"
     order = 20
+    produces = (L2Convention,)
     requires = ("harness_build_model", "harness_set_params", "harness_loss_and_grads")
 
     def run(self, ctx) -> Outcome:
@@ -109,7 +88,7 @@ class LossCheck(Check):
                            + ("" if penalty else " (L2 is weight decay in your optimizer? "
                               "declare l2='optimizer' in harness_info)"),
                            fraction=0.5, details=details)
-        ctx.artifacts["l2"] = found
+        ctx.artifacts.put(found)
         details.update(l2_convention=found.label, biases_regularized=found.biases)
 
         disagree = []
@@ -132,7 +111,7 @@ class LossCheck(Check):
     def _optimizer_l2(self, ctx, params, grads0, grads1, found, penalty, notes,
                       details) -> Outcome:
         """L2 declared to live in the optimizer: the gradient must not carry it."""
-        ctx.artifacts["l2"] = found or L2Convention()
+        ctx.artifacts.put(found or L2Convention())
         shown = "the loss shows the penalty " + found.label if found else \
             "the loss leaves the penalty out" if np.isclose(penalty, 0, atol=1e-12) else None
         if shown is None:

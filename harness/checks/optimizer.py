@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import Check, Outcome, checkimpl
+from .artifacts import TrainedRun
 from .runs import lr_values
 
 LR = 0.1
@@ -73,6 +74,7 @@ class OptimizerCheck(Check):
     title = "SGD step and learning-rate decay"
     part = "train"
     order = 55
+    needs = (TrainedRun,)
     requires = ("harness_build_model", "harness_get_params", "harness_optimizer_step")
 
     def run(self, ctx) -> Outcome:
@@ -144,7 +146,7 @@ class OptimizerCheck(Check):
         return f"a step with reg={REG} is not θ − lr·(g + c·λ·θ) for c = 1 or 2", ""
 
     def _decay(self, ctx) -> str | None:
-        run = ctx.artifacts.get("training")
+        run = ctx.artifacts.get(TrainedRun)
         if run is None:
             return "no training history to check the learning-rate decay against"
         per_epoch = [lr_values(r) for r in run.history]

@@ -12,16 +12,15 @@ plugin does not load; it runs last to see every import the worker blocked.
 from __future__ import annotations
 
 import ast
-import json
 import re
 from pathlib import Path
 
-from harness.policy import FORBIDDEN_MODULES, forbidden_root
+from harness.files import notebook_code_cells, submission_files
+from harness.sandbox.imports import FORBIDDEN_MODULES, forbidden_root
 
 from . import Check, Outcome, checkimpl
 
 _IMPORT_LINE = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w., ]+))")
-_SKIP_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints"}
 _GUARDS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 PLUGIN = "harness_plugin.py"
 
@@ -101,8 +100,7 @@ def _local_imports(source: str, rel: Path) -> list[tuple[str, int]]:
 
 
 def python_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.py") if p.is_file() and not p.is_symlink()
-                  and not _SKIP_DIRS & set(p.relative_to(root).parts))
+    return list(submission_files(root, (".py",)))
 
 
 def reachable_files(root: Path) -> set[Path]:
@@ -136,23 +134,6 @@ def reachable_files(root: Path) -> set[Path]:
     return seen
 
 
-def _notebook_cells(path: Path) -> list[str]:
-    try:
-        nb = json.loads(path.read_text(encoding="utf-8", errors="replace"))
-        cells = nb.get("cells", []) if isinstance(nb, dict) else []
-    except (ValueError, OSError):
-        return []
-    out = []
-    for cell in cells:
-        if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            src = cell.get("source", "")
-            src = "".join(src) if isinstance(src, list) else str(src)
-            # IPython magics and shell escapes are not Python: blank them, keep line numbers
-            out.append("\n".join("" if ln.lstrip().startswith(("%", "!")) else ln
-                                 for ln in src.splitlines()))
-    return out
-
-
 def scan_submission(root: Path, forbidden: frozenset[str] = FORBIDDEN_MODULES) -> list[dict]:
     """Findings ``{"file", "line", "module", "where", "runs", "guarded"}`` over all .py and
     .ipynb files; ``runs``: the file is reachable from the plugin by import."""
@@ -165,11 +146,9 @@ def scan_submission(root: Path, forbidden: frozenset[str] = FORBIDDEN_MODULES) -
             findings.append({"file": rel, "line": line, "module": module,
                              "where": f"{rel}:{line}", "runs": path in reachable,
                              "guarded": guarded})
-    for path in sorted(root.rglob("*.ipynb")):
-        if _SKIP_DIRS & set(path.relative_to(root).parts) or path.is_symlink():
-            continue
+    for path in submission_files(root, (".ipynb",)):
         rel = str(path.relative_to(root))
-        for cell_no, src in enumerate(_notebook_cells(path), start=1):
+        for cell_no, src in enumerate(notebook_code_cells(path), start=1):
             for line, module, guarded in scan_source(src, forbidden):
                 findings.append({"file": rel, "line": line, "module": module,
                                  "where": f"{rel} cell {cell_no}, line {line}", "runs": False,
@@ -210,7 +189,6 @@ class PolicyCheck(Check):
         findings = scan_submission(ctx.proc.submission, forbidden)
         blocked = list(ctx.proc.blocked_imports)
         gating, noted = verdict(findings, blocked)
-        ctx.artifacts["policy_findings"] = findings
         details = {"static_findings": findings, "blocked_at_runtime": blocked,
                    "gating": gating, "noted": noted}
         if gating:

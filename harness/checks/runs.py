@@ -10,46 +10,15 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from harness.data.export import write_split
 
+from .artifacts import TrainedRun
+
 REQUIRED_KEYS = ("epoch", "train_loss", "val_acc")
-
-
-@dataclass
-class TrainedRun:
-    """What a training run left: its config, history and checkpoint directory."""
-
-    config: dict
-    budget: dict
-    history: list[dict]
-    checkpoint_dir: Path
-    checkpoint_path: Path
-    seconds: float
-    stray_files: list[str] = field(default_factory=list)
-
-    @property
-    def saved(self) -> bool:
-        """Whether the submission wrote anything where its checkpoint belongs."""
-        return any(p.is_file() for p in self.checkpoint_dir.rglob("*"))
-
-    @property
-    def best_val_acc(self) -> float:
-        return max(r["val_acc"] for r in self.history)
-
-    def missing_checkpoint(self) -> str:
-        """Why there is no checkpoint, in words, pointing at where files went instead."""
-        where = f"nothing was written in the checkpoint directory the harness gave " \
-                f"(checkpoint_dir, or checkpoint_path={self.checkpoint_path.name!r} inside it)"
-        if self.stray_files:
-            shown = ", ".join(repr(f) for f in self.stray_files[:3])
-            where += (f"; the run wrote {shown} elsewhere instead: save to the path you are "
-                      "given, not a fixed, relative or Windows-style one")
-        return where
 
 
 def lr_values(record: dict) -> list[float] | None:

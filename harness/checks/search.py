@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 from . import Check, Outcome, checkimpl, runs
+from .artifacts import SearchRecord
 
 MAX_RECORDS_BYTES = 5 * 1024 * 1024
 ALIASES = {
@@ -118,6 +119,7 @@ class SearchCheck(Check):
     title = "Hyperparameter search over lr, hidden size and L2"
     part = "search"
     order = 70
+    produces = (SearchRecord,)
     quick = False
     requires = ("harness_search",)
 
@@ -153,7 +155,7 @@ class SearchCheck(Check):
         computed_best = best is None
         if computed_best:
             best = max(trials, key=lambda t: t["val_acc"])
-        ctx.artifacts["search"] = {"grid": grid, "trials": trials, "best": best}
+        ctx.artifacts.put(SearchRecord(grid, trials, best))
         details = {"grid": grid, "trials": len(trials), "best": best,
                    "best_computed_by_harness": computed_best}
         problems, fraction = [], 1.0

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import math
 
-from harness import numerics
-
-from . import Check, Outcome, checkimpl
-from .checkpoint import loadable_checkpoint, reload_model
+from . import Check, Outcome, checkimpl, numerics
+from .artifacts import CheckpointVerdict, TrainedRun
+from .common import loadable_checkpoint, reload_model
 
 
 class TestPartCheck(Check):
@@ -19,6 +18,7 @@ class TestPartCheck(Check):
     title = "Test part loads the checkpoint and reports accuracy"
     part = "test"
     order = 80
+    needs = (TrainedRun, CheckpointVerdict)
     quick = False
     requires = ("harness_test", "harness_load_checkpoint", "harness_predict")
 

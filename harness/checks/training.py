@@ -5,11 +5,8 @@ its loss wobbled downward)."""
 from __future__ import annotations
 
 from . import Check, Outcome, checkimpl, runs
-
-
-def beats_chance(best_val_acc: float, num_classes: int) -> bool:
-    """Clearly better than guessing: at least twice the chance rate."""
-    return best_val_acc >= 2.0 / num_classes
+from .artifacts import TrainedRun
+from .common import beats_chance
 
 
 class TrainingCheck(Check):
@@ -17,6 +14,7 @@ class TrainingCheck(Check):
     title = "Training under a fixed budget"
     part = "train"
     order = 50
+    produces = (TrainedRun,)
     requires = ("harness_train",)
 
     def run(self, ctx) -> Outcome:
@@ -28,7 +26,7 @@ class TrainingCheck(Check):
         details = {"config": config, "budget": s.train_budget, "data": ctx.decl.data}
         if isinstance(run, str):
             return Outcome(False, run, details=details)
-        ctx.artifacts["training"] = run
+        ctx.artifacts.put(run)
         history = run.history
         first, last = history[0]["train_loss"], history[-1]["train_loss"]
         best = run.best_val_acc

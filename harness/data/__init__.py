@@ -16,13 +16,13 @@ from .cache import load_or_build
 from .dataset import Dataset
 from .errors import DataError
 from .locate import candidate_dirs
-from .prepare import Split, Standardizer, to_unit, train_val_split
+from .prepare import Split, to_unit, train_val_split
 
 DATASETS = (fashion_mnist.NAME, cifar10.NAME)
 DEFAULT_VAL_SIZE = {fashion_mnist.NAME: 10000, cifar10.NAME: 5000}
 
 __all__ = [
-    "DATASETS", "DEFAULT_VAL_SIZE", "DataError", "Dataset", "Split", "Standardizer",
+    "DATASETS", "DEFAULT_VAL_SIZE", "DataError", "Dataset", "Split",
     "load_dataset", "to_unit", "train_val_split",
 ]
 

@@ -20,6 +20,11 @@ class Split:
     x_val: np.ndarray
     y_val: np.ndarray
 
+    @property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(x_train, y_train, x_val, y_val)``, the order training functions take them in."""
+        return self.x_train, self.y_train, self.x_val, self.y_val
+
 
 def train_val_split(x: np.ndarray, y: np.ndarray, val_size: int, seed: int = 0) -> Split:
     """A seeded random split: the same ``seed`` gives the same split on every machine."""
@@ -33,29 +38,3 @@ def train_val_split(x: np.ndarray, y: np.ndarray, val_size: int, seed: int = 0) 
 def to_unit(x: np.ndarray, dtype: np.dtype | type = np.float32) -> np.ndarray:
     """uint8 pixels to floats in [0, 1]."""
     return np.multiply(x, 1.0 / 255.0, dtype=dtype)
-
-
-@dataclass(frozen=True)
-class Standardizer:
-    """Per-feature standardization ``(x - mean) / std`` with statistics fitted on training data.
-
-    ``std`` is floored so that near-constant pixels (the borders of Fashion-MNIST) are not blown up.
-    """
-
-    mean: np.ndarray
-    std: np.ndarray
-
-    STD_FLOOR = 1e-2
-
-    @classmethod
-    def fit(cls, x: np.ndarray) -> "Standardizer":
-        x64 = x.astype(np.float64)
-        std = np.maximum(x64.std(axis=0), cls.STD_FLOOR)
-        return cls(x64.mean(axis=0).astype(x.dtype), std.astype(x.dtype))
-
-    @classmethod
-    def identity(cls, dim: int, dtype: np.dtype | type = np.float32) -> "Standardizer":
-        return cls(np.zeros(dim, dtype), np.ones(dim, dtype))
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return ((x - self.mean) / self.std).astype(x.dtype, copy=False)

@@ -1,4 +1,5 @@
-"""What a check works with: the submission's process, the data, the settings, shared artifacts."""
+"""What a check works with: the submission's process, the data, the settings, and the artifacts
+it declared (see :mod:`harness.checks.artifacts`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.isolation import hand_over
-from harness.sandbox import SubmissionFailure, SubmissionProcess
+from harness.checks.artifacts import Artifacts, CheckArtifacts
+from harness.sandbox.isolation import hand_over
+from harness.sandbox.process import SubmissionFailure, SubmissionProcess
 
 from .declarations import Declarations
 
@@ -68,7 +70,7 @@ class Context:
     rubric: Any
     scratch: Path
     decl: Declarations = field(default_factory=Declarations)
-    artifacts: dict[str, Any] = field(default_factory=dict)
+    artifacts: Artifacts | CheckArtifacts = field(default_factory=Artifacts)
 
     def hidden(self, sizes) -> list[int]:
         """``sizes`` in the shape the submission's network takes (see

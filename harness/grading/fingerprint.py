@@ -11,22 +11,19 @@ import os
 from pathlib import Path
 
 from harness import __version__
-from harness.isolation import SKIP_DIRS
+from harness.files import SKIP_DIRS
 
 MAX_HASHED_BYTES = 64 << 20  # a larger file counts by its size and time, not its content
 
 
-def submission_fingerprint(sub: Path, rubric_source: str, options: dict) -> str:
+def submission_fingerprint(sub: Path, rubric_text: str, options: dict) -> str:
     """A digest of everything that decides a grade. The harness's work is bounded by what it
     chooses: files are read in chunks, files over :data:`MAX_HASHED_BYTES` (a 20 GB sparse
     file, say) count by size and modification time, and symbolic links by their target's name,
     never followed."""
     h = hashlib.sha256()
     h.update(json.dumps([__version__, options], sort_keys=True, default=str).encode())
-    try:
-        h.update(Path(rubric_source).read_bytes())
-    except OSError:
-        h.update(rubric_source.encode())
+    h.update(rubric_text.encode())
     if sub.is_dir():
         for root, dirs, files in os.walk(sub, followlinks=False):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)

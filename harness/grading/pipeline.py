@@ -7,6 +7,7 @@ does, ``results.json`` is written.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -15,16 +16,19 @@ import traceback
 from pathlib import Path
 
 from harness.checks import Check, Outcome, load_checks
-from harness.data import DEFAULT_VAL_SIZE, load_dataset, locate, to_unit, train_val_split
+from harness.checks.artifacts import Artifacts, TrainedRun, UndeclaredArtifact
+from harness.data import DATASETS, DEFAULT_VAL_SIZE, load_dataset, locate, to_unit, train_val_split
+from harness.files import default_out
 from harness.hookspecs import HOOKS_BY_PART
-from harness.isolation import SUBPROCESS_CAVEAT, Limits, choose
-from harness.progress import say
-from harness.sandbox import SubmissionFailure, SubmissionProcess
+from harness.sandbox.isolation import SUBPROCESS_CAVEAT, Limits, choose
+from harness.present.progress import say
+from harness.sandbox.process import SubmissionFailure, SubmissionProcess
 
-from . import declarations, metrics, results
+from . import declarations, record, results
 from .context import Context, GradeData
 from .fingerprint import submission_fingerprint
 from .reference_curves import reference_history
+from . import rubric as rubric_mod
 from .rubric import Rubric, load_rubric
 from .settings import QUICK_SUBSET, grading_settings
 
@@ -56,10 +60,21 @@ def grade_data(dataset: str, data_dir: str | None, seed: int,
                      d.classes, d.image_shape, d.verified), source
 
 
-def grade_options(dataset, data_dir, quick, seed, extra_checks, limits, isolation) -> dict:
+def grade_options(dataset, data_dir, quick, seed, extra_checks, limits, isolation,
+                  disabled_checks=()) -> dict:
     """The options that change a grade (for the fingerprint)."""
     return {"dataset": dataset, "data_dir": str(data_dir), "quick": quick, "seed": seed,
-            "checks": list(extra_checks), "limits": limits.to_dict(), "isolation": isolation}
+            "checks": list(extra_checks), "limits": limits.to_dict(), "isolation": isolation,
+            "disabled": list(disabled_checks)}
+
+
+def load_grading_checks(rubric: Rubric, extra_checks=(), disabled_checks=(),
+                        quick: bool = False) -> list[Check]:
+    """The checks of this grade, the rubric's check names validated against them."""
+    every = load_checks(extra_checks)
+    rubric_mod.check_names(rubric, [c.name for c in every], DATASETS)
+    checks = load_checks(extra_checks, disabled_checks)
+    return [c for c in checks if c.quick or not quick]
 
 
 def hidden_paths(data_source: Path, out: Path, hide: tuple[Path, ...]) -> tuple[Path, ...]:
@@ -103,7 +118,9 @@ def run_check(check: Check, ctx: Context, rubric: Rubric) -> Outcome:
                        f"cannot run and its {rubric.points.get(check.name, 0):g} points are lost",
                        details={"missing_hooks": missing})
     try:
-        return check.run(ctx)
+        return check.run(dataclasses.replace(ctx, artifacts=ctx.artifacts.seen_by(check)))
+    except UndeclaredArtifact:
+        raise  # a mistake in the check, not the submission's: its author must see it
     except SubmissionFailure as failure:
         return Outcome(False, failure.message,
                        details={"failure": failure.kind, "traceback": failure.traceback})
@@ -140,6 +157,7 @@ def run_checks(ctx: Context, checks: list[Check], rubric: Rubric) -> list[tuple]
 def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str | None = None,
           rubric_path: str | Path | None = None, out: str | Path | None = None,
           quick: bool = False, seed: int = 0, extra_checks: tuple[str, ...] = (),
+          disabled_checks: tuple[str, ...] = (),
           gradescope: str | Path | None = None, report: bool = True,
           limits: Limits | None = None, isolation: str = "auto",
           hide: tuple[Path, ...] = (), scratch_root: Path | None = None) -> dict:
@@ -151,7 +169,7 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
     """
     started = time.perf_counter()
     sub = resolve_submission(submission)
-    out = Path(out) if out else Path("reports") / sub.name
+    out = Path(out) if out else default_out("grade", sub.name)
     out.mkdir(parents=True, exist_ok=True)
     limits = limits or Limits()
     isolation = choose(isolation)
@@ -161,41 +179,37 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
     data, data_source = grade_data(dataset, data_dir, seed, quick)
     settings = grading_settings(dataset, rubric, quick, limits, len(data.x_train),
                                 data.input_dim)
-    checks = [c for c in load_checks(extra_checks) if c.quick or not quick]
+    checks = load_grading_checks(rubric, extra_checks, disabled_checks, quick)
     scratch = Path(tempfile.mkdtemp(prefix=f"harness-{sub.name}-", dir=scratch_root))
     loaded = time.perf_counter()
     try:
         with SubmissionProcess(sub, scratch, limits, isolation,
                                hidden_paths(data_source, out, hide)) as proc:
-            ctx = Context(proc, data, settings, rubric, scratch)
+            ctx = Context(proc, data, settings, rubric, scratch, artifacts=Artifacts())
             outcomes = run_checks(ctx, checks, rubric)
             output_tail = proc.output_tail()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     checked = time.perf_counter()
 
-    artifacts = ctx.artifacts
+    artifacts: Artifacts = ctx.artifacts
+    overlay = reference_history(data, settings) if artifacts.get(TrainedRun) else None
+    run = {"isolation": isolation, "limits": limits.to_dict(),
+           "submission_files_left_out": proc.copy_left_out or [],
+           "disabled_checks": list(disabled_checks),
+           "fingerprint": submission_fingerprint(sub, rubric.text, grade_options(
+               dataset, data_dir, quick, seed, extra_checks, limits, isolation,
+               disabled_checks)),
+           "timings": {"load": round(loaded - started, 3), "checks": round(checked - loaded, 3),
+                       "reference_curves": round(time.perf_counter() - checked, 3),
+                       "total": round(time.perf_counter() - started, 3)}}
     res = results.assemble(sub, data, rubric, settings, outcomes, ctx.decl, proc.implemented,
-                           proc.load_error, output_tail, artifacts)
-    res["isolation"] = isolation
-    res["isolation_caveat"] = SUBPROCESS_CAVEAT if isolation == "subprocess" else None
-    res["submission_files_left_out"] = proc.copy_left_out or []
-    res["limits"] = limits.to_dict()
-    res["fingerprint"] = submission_fingerprint(sub, rubric.source, grade_options(
-        dataset, data_dir, quick, seed, extra_checks, limits, isolation))
-    if artifacts.get("training"):
-        res["reference_history"] = reference_history(data, settings)
-    if "test_predictions" in artifacts:
-        confusion = metrics.confusion_matrix(data.y_test, artifacts["test_predictions"],
-                                             data.num_classes)
-        res["confusion_matrix"] = confusion.tolist()
-        res["per_class"] = metrics.per_class(confusion, data.classes)
-    res["timings"] = {"load": round(loaded - started, 3), "checks": round(checked - loaded, 3),
-                      "total": round(time.perf_counter() - started, 3)}
-    results.write_json(out / "results.json", res)
+                           proc.load_error, output_tail, artifacts, overlay, run)
+    record.write(out, res, results.arrays(artifacts))
     if gradescope:
-        results.write_json(Path(gradescope), results.gradescope(res))
+        from harness.gradescope.results import to_gradescope
+        record.write_json(Path(gradescope), to_gradescope(res, rubric))
     if report:
-        from harness.report import write_grade_report
-        write_grade_report(res, artifacts, data, out / "report.html")
+        from harness.present.report import write_grade_report
+        write_grade_report(res, record.read_arrays(out), out / "report.html")
     return res

@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 from harness import __version__
-from harness.data import Split
 from harness.data.locate import cache_root
 
 from .context import GradeData, Settings
@@ -38,7 +37,7 @@ def reference_history(data: GradeData, settings: Settings) -> list[dict]:
                          batch_size=c["batch_size"], reg=c["reg"], seed=c["seed"],
                          epochs=b["epochs"], max_seconds=None)
     with tempfile.TemporaryDirectory() as tmp:
-        result = train(Split(data.x_train, data.y_train, data.x_val, data.y_val),
+        result = train(data.x_train, data.y_train, data.x_val, data.y_val,
                        data.num_classes, config, Path(tmp) / "ref.npz")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from harness.isolation import Limits
+from harness.sandbox.isolation import Limits
 
 from .context import Settings
 from .rubric import Rubric

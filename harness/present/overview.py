@@ -8,33 +8,18 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.files import write_atomic
+from harness.hookspecs import HOOKS_BY_PART
+
 from . import plots
-from .hookspecs import HOOKS_BY_PART
-from .report import TEMPLATES, _env, _png
 from .similarity import similar_pairs
-
-PLUGIN_TEMPLATE = TEMPLATES / "harness_plugin.py.j2"
-
-
-def _histograms(rows: list[dict]):
-    import matplotlib.pyplot as plt
-
-    scores = [r["score"] for r in rows if r.get("max_score")]
-    top = max((r["max_score"] for r in rows if r.get("max_score")), default=1)
-    accs = [r["test_accuracy"] for r in rows if r.get("test_accuracy") is not None]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3), layout="constrained")
-    a.hist(scores, bins=20, range=(0, top), color="C0")
-    a.set(title="Scores", xlabel="points", ylabel="submissions")
-    if accs:
-        b.hist(accs, bins=20, color="C2")
-    b.set(title="Test accuracy", xlabel="accuracy", ylabel="submissions")
-    return fig
+from .templates import environment, template_path
 
 
 def write_overview(rows: list[dict], names: list[str], subs: list[Path], out_root: Path,
                    templates: tuple[Path, ...] = ()) -> None:
     write_grades_csv(rows, names, out_root / "grades.csv")
-    pairs = similar_pairs(subs, names, [PLUGIN_TEMPLATE, *templates])
+    pairs = similar_pairs(subs, names, [template_path("harness_plugin.py.j2"), *templates])
     entries = []
     for name, r in zip(names, rows):
         entries.append({
@@ -50,12 +35,12 @@ def write_overview(rows: list[dict], names: list[str], subs: list[Path], out_roo
     parts = sorted({p for e in entries for p, v in e["parts"].items() if v.get("max_score")},
                    key=lambda p: (order.index(p) if p in order else len(order), p))
     scores = [e["score"] for e in entries if e["max_score"]]
-    html = _env().get_template("index.html.j2").render(
-        entries=entries, parts=parts, pairs=pairs, histogram=_png(_histograms(rows)),
+    html = environment().get_template("index.html.j2").render(
+        entries=entries, parts=parts, pairs=pairs,
+        histogram=plots.data_uri(plots.score_histograms(rows)),
         mean=float(np.mean(scores)) if scores else None,
         median=float(np.median(scores)) if scores else None)
-    (out_root / "index.html").write_text(html)
-    plots.plt.close("all")
+    write_atomic(out_root / "index.html", html)
 
 
 def write_grades_csv(rows: list[dict], names: list[str], path: Path) -> None:

@@ -9,7 +9,6 @@ where it stopped.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import shutil
 import tempfile
@@ -18,17 +17,18 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .grading.fingerprint import submission_fingerprint
-from .grading.pipeline import grade, grade_data, grade_options
-from .grading.reference_curves import reference_history
-from .grading.results import write_json
-from .grading.rubric import load_rubric
-from .grading.settings import grading_settings
-from .isolation import SUBPROCESS_CAVEAT, Limits, choose
-from .progress import fmt_seconds, say
-from .worker import PLUGIN_FILE
+from harness.files import SKIP_DIRS
+from harness.grading.fingerprint import submission_fingerprint
+from harness.grading.pipeline import grade, grade_data, grade_options
+from harness.grading.reference_curves import reference_history
+from harness.grading import record
+from harness.grading.record import write_json
+from harness.grading.rubric import load_rubric
+from harness.grading.settings import grading_settings
+from harness.sandbox.isolation import SUBPROCESS_CAVEAT, IsolationError, Limits, choose
+from harness.present.progress import fmt_seconds, say
+from harness.sandbox.worker import PLUGIN_FILE
 
-_SKIP = {"__pycache__", ".git", ".ipynb_checkpoints"}
 
 
 def is_batch(paths: list[str]) -> bool:
@@ -49,7 +49,7 @@ def discover(paths: list[str]) -> list[Path]:
         if (p / PLUGIN_FILE).is_file() or not p.is_dir():
             found.append(p)
             continue
-        found += sorted(c for c in p.iterdir() if c.is_dir() and c.name not in _SKIP
+        found += sorted(c for c in p.iterdir() if c.is_dir() and c.name not in SKIP_DIRS
                         and not c.name.startswith("."))
     return found
 
@@ -72,6 +72,7 @@ class BatchOptions:
     quick: bool = False
     seed: int = 0
     extra_checks: tuple[str, ...] = ()
+    disabled_checks: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     isolation: str = "auto"
     report: bool = True
@@ -84,10 +85,11 @@ def _grade_child(sub: Path, out: Path, hide: tuple[Path, ...], opts: BatchOption
     try:
         grade(sub, dataset=opts.dataset, data_dir=opts.data_dir, rubric_path=opts.rubric_path,
               out=out, quick=opts.quick, seed=opts.seed, extra_checks=opts.extra_checks,
+              disabled_checks=opts.disabled_checks,
               gradescope=gradescope, report=opts.report, limits=opts.limits,
               isolation=opts.isolation, hide=hide, scratch_root=scratch_root)
     except BaseException as exc:
-        write_json(out / "results.json", _error_result(sub, f"{type(exc).__name__}: {exc}",
+        write_json(out / "results.json", error_result(sub, f"{type(exc).__name__}: {exc}",
                                                        traceback.format_exc(limit=5)))
 
 
@@ -121,52 +123,89 @@ def _finish_child(child: Child) -> dict:
     removed either way."""
     child.process.join()
     shutil.rmtree(child.scratch_root, ignore_errors=True)
-    res = _read(child.out / "results.json")
+    res = record.read(child.out)
     if not res:
-        res = _error_result(child.sub, f"the grading process died (exit code "
+        res = error_result(child.sub, f"the grading process died (exit code "
                             f"{child.process.exitcode}); the submission may have killed it")
         write_json(child.out / "results.json", res)
     return res
 
 
 def grade_supervised(sub: Path, out: Path, opts: BatchOptions,
-                     gradescope: Path | None = None) -> dict:
-    """Grade one submission in a supervised child process; ``results.json`` always written."""
-    opts.isolation = choose(opts.isolation)
+                     gradescope: Path | None = None, unattended: bool = False) -> dict:
+    """Grade one submission in a supervised child process; ``results.json`` always written.
+    ``unattended``: part of a class, so ``auto`` isolation insists on bubblewrap."""
+    try:
+        opts.isolation = choose(opts.isolation, unattended=unattended)
+    except IsolationError as exc:
+        res = error_result(sub, str(exc))
+        write_json(out / "results.json", res)
+        return res
     return _finish_child(_start_child(sub, out, (), opts, gradescope))
 
 
-def _error_result(sub: Path, message: str, tb: str = "") -> dict:
+def error_result(sub: Path, message: str, tb: str = "") -> dict:
     return {"submission": sub.name, "path": str(sub), "status": "error", "score": 0.0,
             "max_score": None, "checks": [], "error": message, "traceback": tb}
 
 
-def run_batch(paths: list[str], out_root: Path, opts: BatchOptions, jobs: int,
-              force: bool = False, templates: tuple[Path, ...] = ()) -> list[dict]:
-    """Grade every submission under ``paths``; write the overview; return one row each."""
+@dataclass
+class Plan:
+    """A batch before grading: every submission and its output name, the results still
+    valid from a previous run (by fingerprint), and what is left to grade."""
+
+    subs: list[Path]
+    names: list[str]
+    rows: dict[str, dict]
+    todo: list[tuple[Path, str, Path]]
+
+
+def plan_batch(paths: list[str], out_root: Path, opts: BatchOptions, force: bool) -> Plan:
+    """Find the submissions, keep the grades that are still valid, and prepare the reference
+    overlay once, up front, instead of in every child at once."""
     subs = discover(paths)
     if not subs:
         raise ValueError(f"no submissions found in {', '.join(paths)}")
-    opts.isolation = choose(opts.isolation, unattended=True)
     out_root.mkdir(parents=True, exist_ok=True)
     rubric = load_rubric(opts.rubric_path)
     options = grade_options(opts.dataset, opts.data_dir, opts.quick, opts.seed,
-                            opts.extra_checks, opts.limits, opts.isolation)
-    # Train the reference overlay once, up front, instead of in every child at once.
+                            opts.extra_checks, opts.limits, opts.isolation,
+                            opts.disabled_checks)
     data, _ = grade_data(opts.dataset, opts.data_dir, opts.seed, opts.quick)
     reference_history(data, grading_settings(opts.dataset, rubric, opts.quick, opts.limits,
                                              len(data.x_train), data.input_dim))
-
     names = _out_names(subs)
     todo, rows = [], {}
     for sub, name in zip(subs, names):
         out = out_root / name
-        fp = submission_fingerprint(sub, rubric.source, options)
-        previous = _read(out / "results.json")
-        if not force and previous.get("fingerprint") == fp:
+        previous = record.read(out)
+        if not force and previous.get("fingerprint") == submission_fingerprint(
+                sub, rubric.text, options):
             rows[name] = previous
         else:
             todo.append((sub, name, out))
+    return Plan(subs, names, rows, todo)
+
+
+def progress_line(done: int, total: int, name: str, res: dict, eta: float) -> str:
+    return f"{_bar(done, total)} {done}/{total}  {name}: {_score(res)}  ETA {fmt_seconds(eta)}"
+
+
+def finish_batch(plan: Plan, out_root: Path, templates: tuple[Path, ...]) -> list[dict]:
+    """The rows in submission order, and the overview and gradebook written."""
+    ordered = [plan.rows[n] for n in plan.names]
+    from harness.present.overview import write_overview  # matplotlib only once grading is done
+    write_overview(ordered, plan.names, plan.subs, out_root, templates)
+    return ordered
+
+
+def run_batch(paths: list[str], out_root: Path, opts: BatchOptions, jobs: int,
+              force: bool = False, templates: tuple[Path, ...] = ()) -> list[dict]:
+    """Grade every submission under ``paths``, ``jobs`` at a time on this machine; write the
+    overview; return one row each."""
+    opts.isolation = choose(opts.isolation, unattended=True)
+    plan = plan_batch(paths, out_root, opts, force)
+    subs, rows, todo = plan.subs, plan.rows, plan.todo
     say(f"batch: {len(subs)} submissions, {len(rows)} unchanged since their last grade, "
         f"{len(todo)} to grade with {jobs} job{'s' if jobs > 1 else ''} "
         f"({opts.isolation} isolation)")
@@ -191,19 +230,8 @@ def run_batch(paths: list[str], out_root: Path, opts: BatchOptions, jobs: int,
             durations.append(time.perf_counter() - child.started)
             done += 1
             eta = (len(todo) + len(running)) * (sum(durations) / len(durations)) / jobs
-            say(f"{_bar(done, total)} {done}/{total}  {name}: {_score(res)}  "
-                f"ETA {fmt_seconds(eta)}")
-    ordered = [rows[n] for n in names]
-    from .overview import write_overview  # matplotlib only once grading is done
-    write_overview(ordered, names, subs, out_root, templates)
-    return ordered
-
-
-def _read(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
+            say(progress_line(done, total, name, res, eta))
+    return finish_batch(plan, out_root, templates)
 
 
 def _score(res: dict) -> str:

@@ -5,7 +5,7 @@ starting processes (fork, exec, subprocess, os.system), network access (connect,
 writing anywhere but the scratch directory, and reading or listing the data, cache and report
 directories and other submissions.
 It is the first line of defence everywhere; bubblewrap and resource limits (see
-:mod:`harness.isolation`) back it up against code that goes around Python.
+:mod:`harness.sandbox.isolation`) back it up against code that goes around Python.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 from collections.abc import Sequence
@@ -56,6 +57,27 @@ def png_bytes(fig: plt.Figure) -> bytes:
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     return buf.getvalue()
+
+
+def data_uri(fig: plt.Figure) -> str:
+    """The figure as a PNG ``data:`` URI, for a page that stands alone; the figure is closed."""
+    return "data:image/png;base64," + base64.b64encode(png_bytes(fig)).decode()
+
+
+def score_histograms(rows: Sequence[dict]) -> plt.Figure:
+    """Scores and test accuracies of a class, side by side."""
+    scores = [r["score"] for r in rows if r.get("max_score")]
+    top = max((r["max_score"] for r in rows if r.get("max_score")), default=1)
+    accs = [r["test_accuracy"] for r in rows if r.get("test_accuracy") is not None]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3), layout="constrained")
+    a.hist(scores, bins=20, range=(0, top), color="C0")
+    a.set(title="Scores", xlabel="points", ylabel="submissions")
+    if accs:
+        b.hist(accs, bins=20, color="C2")
+    b.set(title="Test accuracy", xlabel="accuracy", ylabel="submissions")
+    for ax in (a, b):
+        ax.yaxis.get_major_locator().set_params(integer=True)
+    return fig
 
 
 def weight_grid(w1: np.ndarray, image_shape: tuple[int, ...], max_units: int = 64) -> plt.Figure:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import io
 import itertools
-import json
 import keyword
 import tokenize
 from pathlib import Path
+
+from harness.files import notebook_code_cells, submission_files
 
 K = 12
 _SKIP = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.ENCODING,
@@ -47,18 +48,11 @@ def _sources(root: Path) -> list[str]:
     if root.is_file():
         return [root.read_text(errors="replace")]
     texts = []
-    for path in sorted(root.rglob("*")):
-        if "__pycache__" in path.parts or not path.is_file():
-            continue
-        if path.suffix in (".py", ".j2"):
+    for path in submission_files(root, (".py", ".j2", ".ipynb")):
+        if path.suffix == ".ipynb":
+            texts += notebook_code_cells(path)
+        else:
             texts.append(path.read_text(errors="replace"))
-        elif path.suffix == ".ipynb":
-            try:
-                cells = json.loads(path.read_text(errors="replace")).get("cells", [])
-                texts += ["".join(c.get("source", "")) for c in cells
-                          if c.get("cell_type") == "code"]
-            except (ValueError, AttributeError):
-                pass
     return texts
 
 

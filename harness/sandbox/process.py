@@ -55,7 +55,7 @@ class SubmissionProcess:
 
     def __init__(self, submission: Path, scratch: Path, limits: Limits | None = None,
                  isolation: str = "subprocess", hidden: tuple[Path, ...] = ()) -> None:
-        """``isolation``: "bwrap" or "subprocess" (see :func:`harness.isolation.choose`);
+        """``isolation``: "bwrap" or "subprocess" (see :func:`harness.sandbox.isolation.choose`);
         ``hidden``: directories the submission must not read (data, caches, reports, other
         submissions)."""
         self.submission = Path(submission).resolve()
@@ -64,7 +64,7 @@ class SubmissionProcess:
         self.copy_left_out: list[str] | None = None
         self.limits = limits or Limits()
         self.isolation = isolation
-        needed = (self.code, self.scratch, Path(__file__).resolve().parent)
+        needed = (self.code, self.scratch, Path(__file__).resolve().parents[1])
         self.hidden = tuple(h for h in (Path(p).resolve() for p in hidden)
                             if not any(n.is_relative_to(h) for n in needed))
         self.log_path = self.scratch / "output.log"
@@ -100,7 +100,7 @@ class SubmissionProcess:
         hand_over(self.scratch)
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
-        cmd = [sys.executable, "-m", "harness.worker", str(self.code),
+        cmd = [sys.executable, "-m", "harness.sandbox.worker", str(self.code),
                "--fd-in", str(to_worker_r), "--fd-out", str(from_worker_w),
                "--log", str(self.log_path)]
         for path in self.hidden:

@@ -6,7 +6,7 @@ harness's own package, and its scratch directory, the only writable place, holdi
 copy of the submission. It has no network, its own PID namespace (the harness and other workers
 are invisible to it), and dies with the harness; when the harness runs as root, the worker runs
 as the unprivileged user :data:`WORKER_UID`. Without bwrap, a plain subprocess with the same
-resource limits and :mod:`harness.guard`, which stops Python code but not code that goes around
+resource limits and :mod:`harness.sandbox.guard`, which stops Python code but not code that goes around
 Python (ctypes, a C extension): :data:`SUBPROCESS_CAVEAT` says so wherever that mode is used.
 """
 
@@ -21,6 +21,8 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from harness.files import SKIP_DIRS
 
 MODES = ("auto", "bwrap", "subprocess")
 
@@ -164,9 +166,6 @@ def bwrap_prefix(scratch: Path, submission: Path, hidden: Sequence[Path]) -> lis
                  f"--regid={WORKER_UID}", "--clear-groups", "--inh-caps=-all",
                  "--bounding-set=-all"]
     return args
-
-
-SKIP_DIRS = frozenset({"__pycache__", ".git", ".ipynb_checkpoints"})
 
 
 def copy_submission(src: Path, dest: Path, max_mb: int) -> list[str]:

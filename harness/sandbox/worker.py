@@ -1,7 +1,7 @@
 """The worker: the only process in which submission code runs.
 
-Started by :mod:`harness.sandbox` as ``python -m harness.worker``. It blocks forbidden imports,
-loads the submission's plugin, then answers requests on the channel (:mod:`harness.wire`) until
+Started by :mod:`harness.sandbox` as ``python -m harness.sandbox.worker``. It blocks forbidden imports,
+loads the submission's plugin, then answers requests on the channel (:mod:`harness.sandbox.wire`) until
 the harness closes it. It only calls the student's hooks and returns their raw results: nothing
 that scores is computed here, since whatever runs in this process can be changed by the
 submission. The submission's own stdout and stderr go to a log file, never to the
@@ -24,9 +24,13 @@ PLUGIN_FILE = "harness_plugin.py"
 
 
 def student_traceback(exc: BaseException, submission: Path) -> str:
-    """The traceback cut down to the frames in the submission's own files, newest last."""
+    """The traceback cut down to the frames in the submission's own files, newest last, each
+    named by its path inside the submission (as the student knows it, and the same on every
+    run, wherever the copy being graded lives)."""
     frames = traceback.extract_tb(exc.__traceback__)
-    own = [f for f in frames if Path(f.filename).resolve().is_relative_to(submission)]
+    own = [traceback.FrameSummary(str(Path(f.filename).resolve().relative_to(submission)),
+                                  f.lineno, f.name, line=f.line)
+           for f in frames if Path(f.filename).resolve().is_relative_to(submission)]
     lines = traceback.format_list(own or frames[-3:])
     return "".join(lines) + "".join(traceback.format_exception_only(type(exc), exc))
 
@@ -90,7 +94,7 @@ class Worker:
         return getattr(self.pm.hook, hook)(**kwargs)
 
     def serve(self, fd_in: int, fd_out: int, blocker) -> None:
-        from harness import wire
+        from harness.sandbox import wire
 
         wire.send(fd_out, wire.encode({**self.load(), "blocked_imports": blocker.attempts}))
         while True:
@@ -141,8 +145,8 @@ def main() -> None:
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
     sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
 
-    from harness import guard
-    from harness.policy import ImportBlocker
+    from harness.sandbox import guard
+    from harness.sandbox.imports import ImportBlocker
 
     blocker = ImportBlocker(root=str(args.submission.resolve()))
     blocker.install()

@@ -1,0 +1,37 @@
+"""``harness report DIR``: reports and the class overview rendered again from the records on
+disk (``results.json`` and ``arrays.npz``), without regrading: after a template change, or on
+another machine than the one that graded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.grading import record
+from harness.present.overview import write_overview
+from harness.present.report import write_grade_report
+
+
+class NothingToRender(ValueError):
+    """The directory holds no results."""
+
+
+def rerender(directory: Path, templates: tuple[Path, ...] = ()) -> list[Path]:
+    """Render ``directory``: one grade's (``report.html``) or a batch's (every report, then
+    ``index.html`` and ``grades.csv``). Returns the files written."""
+    res = record.read(directory)
+    if res:
+        return [_report(directory, res)]
+    graded = sorted(d for d in directory.iterdir() if d.is_dir() and record.read(d))
+    if not graded:
+        raise NothingToRender(f"{directory}: no results.json here or in its subdirectories")
+    rows = [record.read(d) for d in graded]
+    written = [_report(d, r) for d, r in zip(graded, rows) if r.get("status") != "error"]
+    write_overview(rows, [d.name for d in graded], [Path(r.get("path", d)) for d, r in
+                                                    zip(graded, rows)], directory, templates)
+    return [*written, directory / "index.html", directory / "grades.csv"]
+
+
+def _report(directory: Path, res: dict) -> Path:
+    path = directory / "report.html"
+    write_grade_report(res, record.read_arrays(directory), path)
+    return path

@@ -1,0 +1,78 @@
+"""File conventions shared by every layer: what a submission's walk skips, how its notebooks are
+read, how results are written atomically, where each command writes by default.
+
+Imports nothing from the rest of the harness, so any module may use it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+SKIP_DIRS = frozenset({"__pycache__", ".git", ".ipynb_checkpoints"})
+
+
+def submission_files(root: Path, suffixes: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Regular files under ``root`` in a stable order, outside :data:`SKIP_DIRS`, never through
+    a symbolic link; only those ending in ``suffixes`` when given."""
+    for here, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS
+                         and not (Path(here) / d).is_symlink())
+        for name in sorted(files):
+            path = Path(here) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            if not suffixes or path.suffix in suffixes:
+                yield path
+
+
+def notebook_code_cells(path: Path) -> list[str]:
+    """The code cells of a Jupyter notebook, IPython magics and shell escapes blanked (they are
+    not Python) with line numbers kept; [] for a file that is not a readable notebook."""
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8", errors="replace")).get("cells", [])
+    except (ValueError, AttributeError, OSError):
+        return []
+    out = []
+    for cell in cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        src = cell.get("source", "")
+        src = "".join(src) if isinstance(src, list) else str(src)
+        out.append("\n".join("" if ln.lstrip().startswith(("%", "!")) else ln
+                             for ln in src.splitlines()))
+    return out
+
+
+def write_atomic(path: Path, data: bytes | str, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` so that a reader never sees half a file, readable by the
+    group and others (results are shared with students and teaching assistants)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def default_out(command: str, name: str = "") -> Path:
+    """Where a command writes when ``--out`` is not given; never the same for two commands:
+    ``grade`` → ``reports/NAME``, a batch → ``reports``, ``run-reference`` → ``runs/NAME``
+    (NAME: the dataset), ``gradescope`` → ``autograder.zip``."""
+    if command == "grade":
+        return Path("reports") / name
+    if command == "batch":
+        return Path("reports")
+    if command == "run-reference":
+        return Path("runs") / f"reference-{name}"
+    if command == "gradescope":
+        return Path("autograder.zip")
+    raise ValueError(f"no default output for {command!r}")

@@ -1,0 +1,1 @@
+"""Jinja templates of the harness, shipped as the package data ``harness.templates``."""
