@@ -20,6 +20,7 @@ from .checks import CheckSetError
 from .data import DATASETS, DataError
 from .files import default_out
 from .grading.rubric import RubricError
+from .present.gradebook import FORMATS
 from .sandbox.isolation import IsolationError
 
 EXAMPLES = """examples:
@@ -112,7 +113,8 @@ def _options(args: argparse.Namespace, batch: bool):
                         quick=args.quick, seed=args.seed, extra_checks=tuple(args.check),
                         disabled_checks=tuple(args.no_check), limits=_limits(args),
                         isolation=args.isolation, report=not args.no_report,
-                        gradescope=batch and args.gradescope is not None)
+                        gradescope=batch and args.gradescope is not None,
+                        progress=not batch)
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -133,12 +135,12 @@ def _grade(args: argparse.Namespace) -> int:
         from .batch.cluster import run_on_cluster
 
         rows = run_on_cluster(args.submission, out, opts, args.cluster, force=args.force,
-                              templates=templates)
+                              templates=templates, csv_format=args.csv_format)
     else:
         from .batch.local import run_batch
 
         rows = run_batch(args.submission, out, opts, jobs=args.jobs or os.cpu_count() or 1,
-                         force=args.force, templates=templates)
+                         force=args.force, templates=templates, csv_format=args.csv_format)
     if args.json:
         _print_json({"output": str(out), "overview": str(out / "index.html"),
                      "gradebook": str(out / "grades.csv"), "submissions": rows})
@@ -177,7 +179,8 @@ def _report(args: argparse.Namespace) -> int:
     from .batch.rerender import NothingToRender, rerender
 
     try:
-        written = rerender(Path(args.directory), tuple(Path(t) for t in args.template))
+        written = rerender(Path(args.directory), tuple(Path(t) for t in args.template),
+                           args.csv_format)
     except NothingToRender as exc:
         raise UsageError(str(exc)) from None
     for path in written:
@@ -288,6 +291,9 @@ def _add_grade_parser(sub) -> None:
                        help="grade on a Dask cluster: a scheduler address (tcp://host:8786) "
                             "or local[:N] for a LocalCluster of N workers (needs the "
                             "'cluster' extra: pip install 'harness[cluster]')")
+    batch.add_argument("--csv-format", choices=FORMATS, default="harness",
+                       help="grades.csv columns: harness (all parts), canvas or moodle "
+                            "(their gradebook import formats)")
     batch.add_argument("--force", action="store_true",
                        help="regrade submissions whose files, rubric and options are unchanged")
     batch.add_argument("--template", action="append", default=[], metavar="DIR",
@@ -331,6 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "index.html and grades.csv)")
     rep.add_argument("--template", action="append", default=[], metavar="DIR",
                      help="starter code ignored by the similarity report (repeatable)")
+    rep.add_argument("--csv-format", choices=FORMATS, default="harness",
+                     help="grades.csv columns (a batch): harness, canvas or moodle")
     rep.set_defaults(func=_report)
 
     chk = sub.add_parser("checks", help="list the checks: points, what they need and produce")

@@ -139,7 +139,7 @@ def test_batch_is_resumable_and_writes_the_overview(grading_data, tmp_path, caps
     assert "0 unchanged since their last grade, 3 to grade" in capsys.readouterr().err
 
     csv_lines = (out / "grades.csv").read_text().splitlines()
-    assert csv_lines[0].startswith("submission,score,max_score")
+    assert csv_lines[0].startswith("submission,name,score,max_score,percentage")
     assert [ln.split(",")[0] for ln in csv_lines[1:]] == ["alice", "alice_copy", "bob"]
     html = (out / "index.html").read_text()
     assert "alice/report.html" in html and "data:image/png;base64," in html

@@ -82,7 +82,8 @@ def _client(address: str):
 
 
 def run_on_cluster(paths: list[str], out_root: Path, opts: BatchOptions, address: str,
-                   force: bool = False, templates: tuple[Path, ...] = ()) -> list[dict]:
+                   force: bool = False, templates: tuple[Path, ...] = (),
+                   csv_format: str = "harness") -> list[dict]:
     """Grade every submission under ``paths`` on the Dask cluster at ``address``; write the
     overview; return one row each."""
     if opts.isolation == "auto":  # unattended, auto means bubblewrap: say so in the options
@@ -122,4 +123,4 @@ def run_on_cluster(paths: list[str], out_root: Path, opts: BatchOptions, address
         client.close()
         if cluster is not None:
             cluster.close()
-    return finish_batch(plan, out_root, templates)
+    return finish_batch(plan, out_root, templates, csv_format)

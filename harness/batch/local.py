@@ -77,6 +77,7 @@ class BatchOptions:
     isolation: str = "auto"
     report: bool = True
     gradescope: bool = False
+    progress: bool = False  # one grade on a terminal: say which check runs
 
 
 def _grade_child(sub: Path, out: Path, hide: tuple[Path, ...], opts: BatchOptions,
@@ -87,7 +88,8 @@ def _grade_child(sub: Path, out: Path, hide: tuple[Path, ...], opts: BatchOption
               out=out, quick=opts.quick, seed=opts.seed, extra_checks=opts.extra_checks,
               disabled_checks=opts.disabled_checks,
               gradescope=gradescope, report=opts.report, limits=opts.limits,
-              isolation=opts.isolation, hide=hide, scratch_root=scratch_root)
+              isolation=opts.isolation, hide=hide, scratch_root=scratch_root,
+              progress=opts.progress)
     except BaseException as exc:
         write_json(out / "results.json", error_result(sub, f"{type(exc).__name__}: {exc}",
                                                        traceback.format_exc(limit=5)))
@@ -191,16 +193,18 @@ def progress_line(done: int, total: int, name: str, res: dict, eta: float) -> st
     return f"{_bar(done, total)} {done}/{total}  {name}: {_score(res)}  ETA {fmt_seconds(eta)}"
 
 
-def finish_batch(plan: Plan, out_root: Path, templates: tuple[Path, ...]) -> list[dict]:
+def finish_batch(plan: Plan, out_root: Path, templates: tuple[Path, ...],
+                 csv_format: str = "harness") -> list[dict]:
     """The rows in submission order, and the overview and gradebook written."""
     ordered = [plan.rows[n] for n in plan.names]
     from harness.present.overview import write_overview  # matplotlib only once grading is done
-    write_overview(ordered, plan.names, plan.subs, out_root, templates)
+    write_overview(ordered, plan.names, plan.subs, out_root, templates, csv_format)
     return ordered
 
 
 def run_batch(paths: list[str], out_root: Path, opts: BatchOptions, jobs: int,
-              force: bool = False, templates: tuple[Path, ...] = ()) -> list[dict]:
+              force: bool = False, templates: tuple[Path, ...] = (),
+              csv_format: str = "harness") -> list[dict]:
     """Grade every submission under ``paths``, ``jobs`` at a time on this machine; write the
     overview; return one row each."""
     opts.isolation = choose(opts.isolation, unattended=True)
@@ -231,7 +235,7 @@ def run_batch(paths: list[str], out_root: Path, opts: BatchOptions, jobs: int,
             done += 1
             eta = (len(todo) + len(running)) * (sum(durations) / len(durations)) / jobs
             say(progress_line(done, total, name, res, eta))
-    return finish_batch(plan, out_root, templates)
+    return finish_batch(plan, out_root, templates, csv_format)
 
 
 def _score(res: dict) -> str:

@@ -15,7 +15,8 @@ class NothingToRender(ValueError):
     """The directory holds no results."""
 
 
-def rerender(directory: Path, templates: tuple[Path, ...] = ()) -> list[Path]:
+def rerender(directory: Path, templates: tuple[Path, ...] = (),
+             csv_format: str = "harness") -> list[Path]:
     """Render ``directory``: one grade's (``report.html``) or a batch's (every report, then
     ``index.html`` and ``grades.csv``). Returns the files written."""
     res = record.read(directory)
@@ -27,7 +28,8 @@ def rerender(directory: Path, templates: tuple[Path, ...] = ()) -> list[Path]:
     rows = [record.read(d) for d in graded]
     written = [_report(d, r) for d, r in zip(graded, rows) if r.get("status") != "error"]
     write_overview(rows, [d.name for d in graded], [Path(r.get("path", d)) for d, r in
-                                                    zip(graded, rows)], directory, templates)
+                                                    zip(graded, rows)], directory, templates,
+                   csv_format)
     return [*written, directory / "index.html", directory / "grades.csv"]
 
 

@@ -130,9 +130,11 @@ def run_check(check: Check, ctx: Context, rubric: Rubric) -> Outcome:
                        details={"traceback": traceback.format_exc(limit=3)})
 
 
-def run_checks(ctx: Context, checks: list[Check], rubric: Rubric) -> list[tuple]:
+def run_checks(ctx: Context, checks: list[Check], rubric: Rubric,
+               progress: bool = False) -> list[tuple]:
     """Start the worker, read the plugin's declarations, run every check: (check, outcome,
-    seconds) each. Nothing the submission does escapes as an exception."""
+    seconds) each, saying which on stderr when ``progress``. Nothing the submission does
+    escapes as an exception."""
     proc = ctx.proc
     if proc.submission.is_dir():
         proc.start()
@@ -147,7 +149,9 @@ def run_checks(ctx: Context, checks: list[Check], rubric: Rubric) -> list[tuple]
             ctx.decl = declarations.Declarations(problems=(
                 f"harness_info failed ({failure.message}); defaults used",))
     outcomes = []
-    for check in checks:
+    for n, check in enumerate(checks, start=1):
+        if progress:
+            say(f"harness: [{n}/{len(checks)}] {check.name}: {check.title}")
         t0 = time.perf_counter()
         outcome = run_check(check, ctx, rubric)
         outcomes.append((check, outcome, time.perf_counter() - t0))
@@ -160,12 +164,14 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
           disabled_checks: tuple[str, ...] = (),
           gradescope: str | Path | None = None, report: bool = True,
           limits: Limits | None = None, isolation: str = "auto",
-          hide: tuple[Path, ...] = (), scratch_root: Path | None = None) -> dict:
+          hide: tuple[Path, ...] = (), scratch_root: Path | None = None,
+          progress: bool = False) -> dict:
     """Grade one submission; write ``out/results.json`` (and the report); return the results.
 
     ``hide``: more paths the submission must not read (in a batch: the other submissions and
     the batch's report root). ``scratch_root``: where the scratch directory goes (a supervisor
     passes one it removes itself, in case this process is killed before it can).
+    ``progress``: say on stderr which check is running (a single grade; a batch has its bar).
     """
     started = time.perf_counter()
     sub = resolve_submission(submission)
@@ -186,8 +192,9 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
         with SubmissionProcess(sub, scratch, limits, isolation,
                                hidden_paths(data_source, out, hide)) as proc:
             ctx = Context(proc, data, settings, rubric, scratch, artifacts=Artifacts())
-            outcomes = run_checks(ctx, checks, rubric)
+            outcomes = run_checks(ctx, checks, rubric, progress)
             output_tail = proc.output_tail()
+            output_by_hook = proc.output_by_hook()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     checked = time.perf_counter()
@@ -196,7 +203,7 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
     overlay = reference_history(data, settings) if artifacts.get(TrainedRun) else None
     run = {"isolation": isolation, "limits": limits.to_dict(),
            "submission_files_left_out": proc.copy_left_out or [],
-           "disabled_checks": list(disabled_checks),
+           "disabled_checks": list(disabled_checks), "output_by_hook": output_by_hook,
            "fingerprint": submission_fingerprint(sub, rubric.text, grade_options(
                dataset, data_dir, quick, seed, extra_checks, limits, isolation,
                disabled_checks)),

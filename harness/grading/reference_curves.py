@@ -14,6 +14,7 @@ from pathlib import Path
 
 from harness import __version__
 from harness.data.locate import cache_root
+from harness.present.progress import say
 
 from .context import GradeData, Settings
 
@@ -31,6 +32,8 @@ def reference_history(data: GradeData, settings: Settings) -> list[dict]:
     except (OSError, ValueError):
         pass
     c, b = settings.train_config, settings.train_budget
+    say(f"harness: training the reference for the report's comparison curves ({b['epochs']} "
+        "epochs, once per dataset and budget; cached after this)")
     config = TrainConfig(hidden_sizes=tuple(c["hidden_sizes"]), activation=c["activation"],
                          lr=c["lr"], lr_decay=c["lr_decay"], decay_rate=c["decay_rate"],
                          step_every=c["step_every"], momentum=c["momentum"],

@@ -1,57 +1,55 @@
-"""The class overview: ``index.html`` (one row per submission, histograms, similar pairs) and
-``grades.csv`` for the gradebook."""
+"""The class overview: ``index.html`` (what the class got wrong, one row per submission,
+histograms, similar code side by side, how the batch ran) and ``grades.csv``."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 
 from harness.files import write_atomic
-from harness.hookspecs import HOOKS_BY_PART
 
 from . import plots
+from .classstats import what_went_wrong
+from .gradebook import ordered_parts, student_name, write_grades_csv
 from .similarity import similar_pairs
 from .templates import environment, template_path
 
 
+def run_metadata(rows: list[dict]) -> dict:
+    """How the batch was graded, from its results (what every graded row agrees on, else
+    the values seen)."""
+    graded = [r for r in rows if r.get("status") != "error"]
+    keys = ("dataset", "rubric", "isolation", "harness_version", "mode")
+    meta = {k: ", ".join(sorted({str(r.get(k)) for r in graded if r.get(k) is not None}))
+            for k in keys}
+    times = sorted(r["graded_at"] for r in graded if r.get("graded_at"))
+    meta["graded"] = f"{times[0]} to {times[-1]}" if len(set(times)) > 1 else \
+        (times[0] if times else "")
+    return meta
+
+
 def write_overview(rows: list[dict], names: list[str], subs: list[Path], out_root: Path,
-                   templates: tuple[Path, ...] = ()) -> None:
-    write_grades_csv(rows, names, out_root / "grades.csv")
+                   templates: tuple[Path, ...] = (), csv_format: str = "harness") -> None:
+    """``out_root/index.html`` and ``out_root/grades.csv`` for ``rows`` (results documents)."""
+    write_grades_csv(rows, names, out_root / "grades.csv", csv_format)
     pairs = similar_pairs(subs, names, [template_path("harness_plugin.py.j2"), *templates])
+    parts = ordered_parts(rows)
     entries = []
     for name, r in zip(names, rows):
         entries.append({
-            "name": name, "status": r.get("status", "graded"), "score": r.get("score"),
-            "max_score": r.get("max_score"), "parts": r.get("parts") or {},
-            "test_accuracy": r.get("test_accuracy"),
+            "name": name, "student": student_name(r), "status": r.get("status", "graded"),
+            "score": r.get("score"), "max_score": r.get("max_score"),
+            "parts": r.get("parts") or {}, "test_accuracy": r.get("test_accuracy"),
             "failed": [c["name"] for c in r.get("checks", []) if not c["passed"]],
             "error": r.get("error"), "gated_by": r.get("gated_by") or [],
             "report": f"{name}/report.html" if (out_root / name / "report.html").exists()
             else None,
         })
-    order = [*HOOKS_BY_PART, "policy"]
-    parts = sorted({p for e in entries for p, v in e["parts"].items() if v.get("max_score")},
-                   key=lambda p: (order.index(p) if p in order else len(order), p))
     scores = [e["score"] for e in entries if e["max_score"]]
     html = environment().get_template("index.html.j2").render(
-        entries=entries, parts=parts, pairs=pairs,
-        histogram=plots.data_uri(plots.score_histograms(rows)),
+        entries=entries, parts=parts, pairs=pairs, wrong=what_went_wrong(rows, names),
+        meta=run_metadata(rows), histogram=plots.data_uri(plots.score_histograms(rows)),
         mean=float(np.mean(scores)) if scores else None,
-        median=float(np.median(scores)) if scores else None)
+        median=float(np.median(scores)) if scores else None, csv_format=csv_format)
     write_atomic(out_root / "index.html", html)
-
-
-def write_grades_csv(rows: list[dict], names: list[str], path: Path) -> None:
-    parts = sorted({p for r in rows for p in (r.get("parts") or {})})
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["submission", "score", "max_score", *parts, "test_accuracy",
-                    "failed_checks", "status"])
-        for name, r in zip(names, rows):
-            w.writerow([name, r.get("score"), r.get("max_score"),
-                        *[(r.get("parts") or {}).get(p, {}).get("score", "") for p in parts],
-                        "" if r.get("test_accuracy") is None else f"{r['test_accuracy']:.4f}",
-                        " ".join(c["name"] for c in r.get("checks", []) if not c["passed"]),
-                        r.get("status", "graded")])

@@ -20,19 +20,18 @@ def _column(history: Sequence[dict], key: str) -> list[float]:
 
 def curves(history: Sequence[dict], reference: Sequence[dict] | None = None,
            title: str = "") -> plt.Figure:
-    """Loss (train and validation) and validation accuracy per epoch, reference dashed."""
+    """Loss and validation accuracy per epoch; the reference's, dashed in the same colour, is
+    the same quantity under the same budget (train against train, validation against
+    validation)."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    lines = [(ax_loss, "train_loss", "train loss", "C0"), (ax_loss, "val_loss", "val loss", "C1"),
+             (ax_acc, "val_acc", "val accuracy", "C2")]
+    for ax, key, label, colour in lines:
+        for rows, style, who in ((history, "-", ""), (reference or [], "--", "reference ")):
+            if rows and all(isinstance(r.get(key), (int, float)) for r in rows):
+                ax.plot(_column(rows, "epoch"), _column(rows, key), style, color=colour,
+                        label=who + label, alpha=1.0 if style == "-" else 0.6)
     epochs = _column(history, "epoch")
-    ax_loss.plot(epochs, _column(history, "train_loss"), label="train loss", color="C0")
-    if all("val_loss" in r for r in history):  # optional in a submission's history
-        ax_loss.plot(epochs, _column(history, "val_loss"), label="val loss", color="C1")
-    ax_acc.plot(epochs, _column(history, "val_acc"), label="val accuracy", color="C2")
-    if reference:
-        ref_epochs = _column(reference, "epoch")
-        ax_loss.plot(ref_epochs, _column(reference, "val_loss"), "--", color="grey",
-                     label="reference val loss")
-        ax_acc.plot(ref_epochs, _column(reference, "val_acc"), "--", color="grey",
-                    label="reference val accuracy")
     best = int(np.argmax(_column(history, "val_acc"))) if history else None
     if best is not None:
         ax_acc.plot(epochs[best], history[best]["val_acc"], "o", color="C3",
@@ -42,6 +41,7 @@ def curves(history: Sequence[dict], reference: Sequence[dict] | None = None,
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+        ax.xaxis.get_major_locator().set_params(integer=True)
     if title:
         fig.suptitle(title)
     return fig

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from harness import hookspecs
 from harness.files import write_atomic
 
 from . import plots
+from .advice import failing_first, fix_first
 from .templates import environment
 
 
@@ -40,6 +42,12 @@ def gradient_pivot(rows: list[dict]) -> dict:
         {"tensor": t, "cells": [cells.get((t, a, reg)) for a, reg in columns]} for t in tensors]}
 
 
+def hook_docs() -> dict[str, str]:
+    """Each hook's documentation from the contract, for the report's links."""
+    return {name: (getattr(hookspecs, name).__doc__ or "").strip()
+            for name in (*hookspecs.REQUIRED_HOOKS, "harness_info")}
+
+
 def render(**context) -> str:
     context.setdefault("generated", dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"))
     return environment().get_template("report.html.j2").render(**context)
@@ -59,7 +67,9 @@ def write_grade_report(res: dict, arrays: dict, path: Path) -> None:
                        search.get("trials"), f"{res['submission']} on {res['dataset']}")
     write_atomic(path, render(kind="grade", res=res, figures=figures,
                               gradient=gradient_pivot(_details(res, "gradient").get("rows", [])),
-                              policy=_details(res, "policy").get("static_findings", [])))
+                              policy=_details(res, "policy"), fix_first=fix_first(res),
+                              checks=failing_first(res.get("checks", [])),
+                              hook_docs=hook_docs()))
 
 
 def write_reference_report(summary: dict, first_layer: np.ndarray, image_shape,
@@ -69,4 +79,5 @@ def write_reference_report(summary: dict, first_layer: np.ndarray, image_shape,
     figures = _figures(summary["history"], None, first_layer, image_shape, confusion, classes,
                        trials, f"reference on {summary['dataset']}")
     write_atomic(path, render(kind="reference", res=summary, figures=figures,
-                              gradient=gradient_pivot([]), policy=[]))
+                              gradient=gradient_pivot([]), policy={}, fix_first=[], checks=[],
+                              hook_docs={}))

@@ -75,6 +75,7 @@ class SubmissionProcess:
         self.load_error: SubmissionFailure | None = None
         self.blocked_imports: list[dict] = []  # {"module", "file", "line"}, every generation
         self.restarts = 0
+        self.output_parts: list[list] = []  # [what, start, end] offsets in the log
         self._worker_pid: int | None = None  # see _locate_worker
         self._adopter: int | None = None
 
@@ -88,6 +89,13 @@ class SubmissionProcess:
     def start(self) -> None:
         """Start a worker and load the plugin. Never raises for the submission's sake: a plugin
         that fails to load (or hangs, or kills its process while loading) sets ``load_error``."""
+        at = self._log_size()
+        try:
+            self._start()
+        finally:
+            self._mark("loading harness_plugin.py", at)
+
+    def _start(self) -> None:
         self.close()
         if self.isolation != "bwrap":
             become_subreaper()
@@ -164,7 +172,11 @@ class SubmissionProcess:
     # calls ---------------------------------------------------------------------------------
     def call(self, hook: str, timeout: float | None = None, **kwargs: Any) -> Any:
         """The result of ``hook(**kwargs)`` in the worker, or :class:`SubmissionFailure`."""
-        return self._request({"op": "call", "hook": hook, "kwargs": kwargs}, timeout, hook)
+        at = self._log_size()
+        try:
+            return self._request({"op": "call", "hook": hook, "kwargs": kwargs}, timeout, hook)
+        finally:
+            self._mark(hook, at)
 
     def _request(self, request: dict, timeout: float | None, what: str) -> Any:
         if self.proc is None or self.proc.poll() is not None:
@@ -272,6 +284,39 @@ class SubmissionProcess:
             return f"the submission's process died: {sig.name} ({meaning})"
         return (f"the submission's process exited with code {code} in the middle of the call "
                 "(sys.exit or os._exit in the submission?)")
+
+    def _log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def _mark(self, what: str, start: int) -> None:
+        """Note that the output from ``start`` to the log's end came while doing ``what``;
+        consecutive calls of one hook make one part."""
+        end = self._log_size()
+        if end <= start:
+            return
+        if self.output_parts and self.output_parts[-1][0] == what:
+            self.output_parts[-1][2] = end
+        else:
+            self.output_parts.append([what, start, end])
+
+    def output_by_hook(self) -> list[dict]:
+        """What the submission printed, part by part (``what``: the hook, or loading the
+        plugin), each cut to its last ``limits.output_kb``, in the order printed."""
+        limit = self.limits.output_kb * 1024
+        parts = []
+        try:
+            with open(self.log_path, "rb") as f:
+                for what, start, end in self.output_parts:
+                    f.seek(max(start, end - limit))
+                    text = f.read(end - max(start, end - limit)).decode("utf-8", "replace")
+                    parts.append({"what": what, "bytes": end - start,
+                                  "cut": end - start > limit, "text": text})
+        except OSError:
+            pass
+        return parts
 
     def output_tail(self) -> str:
         """The end of what the submission printed, at most ``limits.output_kb``."""

@@ -1,0 +1,71 @@
+"""``grades.csv`` for a gradebook: the harness's own columns, or a learning platform's import
+format (``--csv-format``).
+
+- ``harness``: submission, name, score, max_score, percentage, one column per part
+  ("model (40)"), failed_checks, status; parts in assignment order.
+- ``canvas``: Canvas's gradebook import columns (Student, ID, SIS User ID, SIS Login ID,
+  Section) and one assignment column; the submission's directory name goes in SIS Login ID,
+  which Canvas matches students by when ID is empty.
+- ``moodle``: Username, Full name, the grade and the feedback (failed checks) for Moodle's
+  "Import grades from CSV", mapping Username to username and the grade column to the grade
+  item.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from harness.files import write_atomic
+from harness.hookspecs import HOOKS_BY_PART
+
+FORMATS = ("harness", "canvas", "moodle")
+PART_ORDER = [*HOOKS_BY_PART, "policy"]
+
+
+def ordered_parts(rows: list[dict]) -> list[tuple[str, float]]:
+    """(part, maximum) of every part that carries points, in assignment order."""
+    maxima: dict[str, float] = {}
+    for r in rows:
+        for p, v in (r.get("parts") or {}).items():
+            if v.get("max_score"):
+                maxima[p] = max(maxima.get(p, 0.0), v["max_score"])
+    return sorted(maxima.items(), key=lambda kv: (
+        PART_ORDER.index(kv[0]) if kv[0] in PART_ORDER else len(PART_ORDER), kv[0]))
+
+
+def student_name(res: dict) -> str:
+    return str((res.get("info") or {}).get("name") or "")
+
+
+def _failed(res: dict) -> str:
+    return " ".join(c["name"] for c in res.get("checks", []) if not c["passed"])
+
+
+def write_grades_csv(rows: list[dict], names: list[str], path: Path,
+                     fmt: str = "harness", assignment: str = "harness") -> None:
+    """Write the gradebook for ``rows`` (results documents) named ``names``."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    if fmt == "canvas":
+        w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
+        for name, r in zip(names, rows):
+            w.writerow([student_name(r) or name, "", "", name, "", r.get("score", "")])
+    elif fmt == "moodle":
+        w.writerow(["Username", "Full name", assignment, "Feedback"])
+        for name, r in zip(names, rows):
+            w.writerow([name, student_name(r), r.get("score", ""), _failed(r)])
+    else:
+        parts = ordered_parts(rows)
+        w.writerow(["submission", "name", "score", "max_score", "percentage",
+                    *[f"{p} ({m:g})" for p, m in parts], "test_accuracy", "failed_checks",
+                    "status"])
+        for name, r in zip(names, rows):
+            score, top = r.get("score"), r.get("max_score")
+            w.writerow([name, student_name(r), score, top,
+                        f"{100 * score / top:.1f}" if top else "",
+                        *[(r.get("parts") or {}).get(p, {}).get("score", "") for p, _ in parts],
+                        "" if r.get("test_accuracy") is None else f"{r['test_accuracy']:.4f}",
+                        _failed(r), r.get("status", "graded")])
+    write_atomic(path, buf.getvalue())

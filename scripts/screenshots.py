@@ -1,0 +1,71 @@
+"""Screenshots of what students and instructors see, with headless Chromium.
+
+    python scripts/screenshots.py OUT_DIR [--data-dir D]
+
+Grades a small class (the reference, alice, bob, a copy of bob, a submission gated by the policy
+check, and the fixtures in real student shapes) in one batch, then takes full-page
+screenshots of bob's report, the gated submission's report and the class overview into OUT_DIR.
+Needs Chromium (Debian: apt-get install chromium).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASS = {"ref": ROOT / "reference", "alice": ROOT / "submissions" / "alice",
+         "bob": ROOT / "submissions" / "bob", "bob_copy": ROOT / "submissions" / "bob",
+         "torch_user": ROOT / "tests" / "fixtures" / "submissions" / "torch_user",
+         **{p.name: p for p in (ROOT / "tests" / "fixtures" / "student").iterdir()
+            if p.is_dir()}}
+PAGES = {"report-bob.png": "bob/report.html", "report-gated.png": "torch_user/report.html",
+         "overview.png": "index.html"}
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or \
+        shutil.which("google-chrome")
+
+
+def shoot(browser: str, page: Path, png: Path, height: int = 3200) -> None:
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--hide-scrollbars", f"--window-size=1200,{height}",
+                    f"--screenshot={png}", page.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--rubric")
+    parser.add_argument("--quick", action="store_true", help="quick grades (faster, fewer figures)")
+    args = parser.parse_args(argv)
+    browser = chromium()
+    if browser is None:
+        print("screenshots: Chromium not found (apt-get install chromium)", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        cls = Path(tmp) / "class"
+        for name, src in CLASS.items():
+            shutil.copytree(src, cls / name, ignore=shutil.ignore_patterns("__pycache__"))
+        graded = args.out / "graded"
+        cmd = [sys.executable, "-m", "harness", "grade", str(cls), "--jobs", "2",
+               "--out", str(graded)] + (["--quick"] if args.quick else [])
+        cmd += ["--data-dir", args.data_dir] if args.data_dir else []
+        cmd += ["--rubric", args.rubric] if args.rubric else []
+        subprocess.run(cmd, capture_output=True, timeout=1200)
+    for png, page in PAGES.items():
+        shoot(browser, graded / page, args.out / png)
+        print(f"wrote {args.out / png}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,143 @@
+"""What a student and an instructor see: the fix-first list, the policy gate as a gate, the
+probe explained, diagnoses on the page, the output by hook, what the class got wrong, the
+gradebook formats, the pytest items, and screenshots of it all."""
+
+import csv
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.batch.local import BatchOptions, run_batch
+from harness.batch.rerender import rerender
+from harness.present.advice import fix_first
+from harness.present.summary import summary_text
+from harness.sandbox.isolation import Limits
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+RUBRIC = str(FIXTURES / "rubric_synthetic.toml")
+
+
+@pytest.fixture(scope="module")
+def graded(data_dir, tmp_path_factory):
+    """A quick batch: the reference, bob (three bugs), a copy of bob, a policy-gated one."""
+    cls = tmp_path_factory.mktemp("class")
+    for name, src in {"ref": ROOT / "reference", "bob": ROOT / "submissions" / "bob",
+                      "bob_copy": ROOT / "submissions" / "bob",
+                      "torch_user": FIXTURES / "submissions" / "torch_user"}.items():
+        shutil.copytree(src, cls / name, ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path_factory.mktemp("out")
+    opts = BatchOptions(data_dir=str(data_dir), rubric_path=RUBRIC, quick=True,
+                        limits=Limits(), report=True)
+    rows = run_batch([str(cls)], out, opts, jobs=2)
+    return out, {r["submission"]: r for r in rows}
+
+
+def test_fix_first_orders_by_points_lost_with_advice(graded):
+    _, rows = graded
+    items = fix_first(rows["bob"])
+    assert [i["check"] for i in items][:2] == ["gradient", "training"]
+    assert [i["lost"] for i in items] == sorted((i["lost"] for i in items), reverse=True)
+    assert "divide the summed gradient by the batch size" in items[0]["try"]
+    assert fix_first(rows["ref"]) == []
+    gated = fix_first(rows["torch_user"])
+    assert gated[0]["check"] == "policy" and gated[0]["gate"]
+    text = summary_text(rows["bob"])
+    assert text.index("fix first:") < text.index("1. gradient") < text.index("2. training") \
+        < text.index("checks:")
+    assert "gate" in summary_text(rows["ref"]) and "0/0" not in summary_text(rows["ref"])
+
+
+def test_report_says_what_to_fix_and_shows_diagnoses_on_the_page(graded):
+    out, _ = graded
+    html = (out / "bob" / "report.html").read_text()
+    fix = html[html.index('id="fix-first"'):html.index("<h2>Checks</h2>")]
+    assert fix.index("<b>gradient</b>") < fix.index("<b>training</b>")
+    table = html[html.index("<h2>Checks</h2>"):html.index("<h2>Gradient check</h2>")]
+    assert table.index('id="check-gradient"') < table.index('id="check-contract"')  # failing first
+    grad = html[html.index("<h2>Gradient check</h2>"):]
+    assert "<small>not averaged over the batch" in grad and 'title="' not in grad.split("</table>")[0]
+    assert "The probes are two short runs" in table and "by design" in table
+    assert "<summary><code>harness_" in html  # output split by hook
+
+
+def test_policy_gate_is_shown_as_a_failed_gate_with_what_it_found(graded):
+    out, rows = graded
+    html = (out / "torch_user" / "report.html").read_text()
+    row = html[html.index('id="check-policy"'):].split("</tr>")[0]
+    assert "gate" in row and "fail: grade set to 0" in row and "0.0 / 0.0" not in row
+    policy = html[html.index("<h2>Policy</h2>"):]
+    assert "Gated:" in policy and "torch" in policy
+    assert "No deep-learning or autodiff framework" not in policy
+    for name in ("ref", "torch_user"):  # a gate is pass or fail, never a score of zero
+        assert "0.0 / 0.0" not in (out / name / "report.html").read_text()
+
+
+def test_overview_says_what_the_class_got_wrong_and_who(graded):
+    out, _ = graded
+    html = (out / "index.html").read_text()
+    wrong = html[html.index('id="wrong"'):html.index("<h2>Submissions</h2>")]
+    gradient = wrong[wrong.index("<b>gradient</b>"):].split("</tr>")[0]
+    assert "2 of 4" in gradient and "not averaged over the batch" in gradient
+    assert 'href="#sub-bob"' in gradient and 'href="#sub-bob_copy"' in gradient
+    assert wrong.index("<b>gradient</b>") < wrong.index("<b>policy</b>")  # most failed first
+    assert 'id="filter"' in html and "th.dataset.asc" in html  # sortable, filterable
+    assert "model<br><span class=\"muted\">/ 40" in html  # part columns with their maxima
+    assert "isolation <b>" in html and "harness <b>0." in html
+    assert "bob ↔ bob_copy" in html and "bob/mlp.py:" in html  # fragments side by side
+
+
+@pytest.mark.parametrize("fmt, header", [
+    ("harness", ["submission", "name", "score", "max_score", "percentage", "model (40)",
+                 "train (30)", "test_accuracy", "failed_checks", "status"]),
+    ("canvas", ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "harness"]),
+    ("moodle", ["Username", "Full name", "harness", "Feedback"]),
+])
+def test_gradebook_formats(graded, fmt, header):
+    out, _ = graded
+    rerender(out, csv_format=fmt)
+    rows = list(csv.reader(io.StringIO((out / "grades.csv").read_text())))
+    assert rows[0] == header and len(rows) == 5
+    bob = next(r for r in rows if "bob" in r)
+    if fmt == "harness":
+        assert bob[1] == "bob" and bob[4] == f"{100 * float(bob[2]) / float(bob[3]):.1f}"
+        assert "gradient" in bob[8]
+    rerender(out)  # back to the default for the other tests
+
+
+def test_pytest_items_show_each_checks_diagnosis(data_dir, tmp_path):
+    sub = tmp_path / "bob"
+    shutil.copytree(ROOT / "submissions" / "bob", sub)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                           "--harness", str(sub), "--harness-data-dir", str(data_dir),
+                           "--harness-rubric", RUBRIC, "-q", "-rf"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    assert "harness::gradient" in out and "not averaged over the batch" in out
+    assert "try: divide the summed gradient by the batch size" in out
+    assert "3 passed" in out and "4 failed" in out
+    assert "harness: 32.5 / 70 points" in out
+
+
+def test_without_the_option_the_plugin_adds_nothing(tmp_path):
+    (tmp_path / "test_x.py").write_text("def test_x():\n    assert True\n")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "1 passed" in done.stdout
+
+
+def test_screenshots_of_report_and_overview(data_dir, tmp_path):
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "screenshots.py"),
+                           str(tmp_path), "--data-dir", str(data_dir), "--rubric", RUBRIC,
+                           "--quick"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    for png in ("report-bob.png", "report-gated.png", "overview.png"):
+        data = (tmp_path / png).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000, png
