@@ -1,4 +1,6 @@
-"""Gradescope: the autograder zip the harness builds, and results.json in Gradescope's schema.
+"""Gradescope: the autograder zip the harness builds (``build``) and what it runs per
+submission (``run``). Gradescope's results format itself is :mod:`harness.present.gradescope`.
 
-May import: ``harness.grading`` (to grade), ``harness.files``; nothing of the sandbox directly.
+May import: ``harness.batch`` and ``harness.grading`` (to grade), ``harness.present``,
+``harness.files``.
 """

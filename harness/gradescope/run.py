@@ -17,9 +17,9 @@ import traceback
 from pathlib import Path
 
 from harness.grading.record import write_json
+from harness.present.gradescope import failure, to_gradescope
 
 from .build import CONFIG
-from .results import failure, to_gradescope
 
 
 def find_submission(root: Path) -> Path:
@@ -49,7 +49,7 @@ def main() -> int:
         opts = BatchOptions(dataset=config["dataset"], rubric_path=rubric_path,
                             quick=bool(config.get("quick")), report=True)
         res = grade_supervised(sub, root / "results" / "harness", opts)
-        doc = to_gradescope(res, rubric)
+        doc = to_gradescope(res, rubric.visibility, rubric.leaderboard)
         if res.get("status") == "error":
             print(res.get("traceback") or res.get("error"), file=sys.stderr)
     except Exception as exc:  # whatever happened, Gradescope gets a results file

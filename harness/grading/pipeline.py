@@ -214,8 +214,9 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
                            proc.load_error, output_tail, artifacts, overlay, run)
     record.write(out, res, results.arrays(artifacts))
     if gradescope:
-        from harness.gradescope.results import to_gradescope
-        record.write_json(Path(gradescope), to_gradescope(res, rubric))
+        from harness.present.gradescope import to_gradescope
+        record.write_json(Path(gradescope), to_gradescope(res, rubric.visibility,
+                                                          rubric.leaderboard))
     if report:
         from harness.present.report import write_grade_report
         write_grade_report(res, record.read_arrays(out), out / "report.html")

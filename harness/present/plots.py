@@ -75,6 +75,7 @@ def score_histograms(rows: Sequence[dict]) -> plt.Figure:
     if accs:
         b.hist(accs, bins=20, color="C2")
     b.set(title="Test accuracy", xlabel="accuracy", ylabel="submissions")
+    b.locator_params(axis="x", nbins=5)
     for ax in (a, b):
         ax.yaxis.get_major_locator().set_params(integer=True)
     return fig

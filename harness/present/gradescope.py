@@ -8,8 +8,6 @@ finding, not a 0/0 line. The grade's overall output says where the score came fr
 
 from __future__ import annotations
 
-from harness.grading.rubric import Rubric
-
 STUDENT_LINES = 40
 
 
@@ -23,8 +21,12 @@ def _output(check: dict) -> str:
     return "\n\n".join(lines)
 
 
-def to_gradescope(res: dict, rubric: Rubric) -> dict:
-    """Gradescope's ``results.json`` for one graded submission (``res``: harness results)."""
+def to_gradescope(res: dict, visibility: dict[str, str] | None = None,
+                  leaderboard: bool = False) -> dict:
+    """Gradescope's ``results.json`` for one graded submission (``res``: harness results);
+    ``visibility``: per check name, as the rubric sets it; ``leaderboard``: add test accuracy
+    to Gradescope's leaderboard."""
+    visibility = visibility or {}
     if res.get("status") == "error":
         return failure(res.get("error", "the submission could not be graded"))
     tests = []
@@ -32,7 +34,7 @@ def to_gradescope(res: dict, rubric: Rubric) -> dict:
         test = {"name": f"{c['part']}: {c['title']}", "name_format": "text",
                 "status": "passed" if c["passed"] else "failed",
                 "output": _output(c), "output_format": "md",
-                "visibility": rubric.visibility.get(c["name"], "visible")}
+                "visibility": visibility.get(c["name"], "visible")}
         if not c.get("gate"):
             test.update(score=c["score"], max_score=c["max_score"])
         tests.append(test)
@@ -48,7 +50,7 @@ def to_gradescope(res: dict, rubric: Rubric) -> dict:
     doc = {"score": res["score"], "tests": tests, "output": summary, "output_format": "md",
            "execution_time": int(res.get("timings", {}).get("total", 0)),
            "visibility": "visible", "stdout_visibility": "hidden"}
-    if rubric.leaderboard and res.get("test_accuracy") is not None:
+    if leaderboard and res.get("test_accuracy") is not None:
         doc["leaderboard"] = [{"name": "Test accuracy", "value": round(res["test_accuracy"], 4)}]
     return doc
 

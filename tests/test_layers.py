@@ -1,0 +1,84 @@
+"""The architecture holds: imports point down the layers (cli → batch/grading → checks →
+sandbox → data), presentation reads records and imports no grading machinery, and the model
+answer imports nothing of the harness. Type-only imports (under ``TYPE_CHECKING``) don't count."""
+
+import ast
+from pathlib import Path
+
+HARNESS = Path(__file__).resolve().parents[1] / "harness"
+
+# What each part of the harness may import from the rest of it (besides itself).
+ALLOWED = {
+    "files": set(),
+    "hookspecs": set(),
+    "data": {"files"},
+    "sandbox": {"files", "hookspecs"},
+    "present": {"files", "hookspecs", "templates"},
+    "checks": {"files", "hookspecs", "sandbox", "data"},
+    "grading": {"files", "hookspecs", "sandbox", "data", "checks", "present"},
+    "batch": {"files", "hookspecs", "sandbox", "data", "grading", "present", "checks"},
+    "gradescope": {"files", "grading", "batch", "present"},
+    "pytest_plugin": {"batch", "present", "checks"},
+    "run_reference": {"files", "data", "grading", "present"},
+    "cli": set(ALLOWED_ALL := {"files", "hookspecs", "data", "sandbox", "present", "checks",
+                               "grading", "batch", "gradescope", "run_reference"}),
+    "__init__": set(),
+    "__main__": {"cli"},
+}
+
+
+def _part(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _imports(path: Path, package: str) -> set[str]:
+    tree = ast.parse(path.read_text())
+    type_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                 and getattr(node.test, "id", "") == "TYPE_CHECKING" for n in ast.walk(node)}
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[:len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+                found |= {module} | {f"{module}.{a.name}" for a in node.names}
+            elif node.module:
+                found.add(node.module)
+    return {m for m in found if m == "harness" or m.startswith("harness.")}
+
+
+def violations(root: Path) -> list[str]:
+    wrong = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root.parent).with_suffix("")
+        module = ".".join(rel.parts)
+        package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+        if path.name == "__init__.py":
+            module = module.removesuffix(".__init__")
+        here = _part(module) if module != "harness" else "__init__"
+        for imported in _imports(path, package):
+            there = _part(imported)
+            if there in (here, "__init__") or imported == "harness" or there.startswith("__"):
+                continue
+            if there not in ALLOWED[here]:
+                wrong.append(f"{module} imports {imported}")
+    return wrong
+
+
+def test_imports_point_down_the_layers():
+    wrong = violations(HARNESS)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_an_upward_import_is_caught(tmp_path):
+    (tmp_path / "harness" / "present").mkdir(parents=True)
+    (tmp_path / "harness" / "present" / "x.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from harness.checks import Check\n"
+        "from ..grading import record\n")
+    assert violations(tmp_path / "harness") == ["harness.present.x imports harness.grading",
+                                                "harness.present.x imports harness.grading.record"]
