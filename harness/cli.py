@@ -84,7 +84,8 @@ def _run_reference(args: argparse.Namespace) -> int:
 
     out = Path(args.out) if args.out else default_out("run-reference", args.dataset)
     summary = run(dataset=args.dataset, data_dir=args.data_dir, out=out, seed=args.seed,
-                  do_search=args.search, epochs=args.epochs, max_seconds=args.max_seconds)
+                  do_search=args.search, epochs=args.epochs, max_seconds=args.max_seconds,
+                  threads=args.threads)
     if args.json:
         _print_json({k: v for k, v in summary.items() if k != "history"})
     return 0
@@ -356,7 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
     ref.add_argument("--seed", type=int, default=0)
     ref.add_argument("--epochs", type=_positive_int, help="override the epoch budget")
     ref.add_argument("--max-seconds", type=_positive_float,
-                     help="override the wall-time budget")
+                     help="stop before an epoch that would pass this many seconds (default: "
+                          "no cap; the budget is epochs); said plainly when it fires")
+    ref.add_argument("--threads", type=_positive_int,
+                     help="BLAS threads (default: every core); printed with the BLAS kernels")
     ref.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     ref.set_defaults(func=_run_reference)
 

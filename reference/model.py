@@ -56,18 +56,34 @@ class MLP:
         other.params = {k: v.astype(dtype) for k, v in self.params.items()}
         return other
 
-    def _forward(self, X: np.ndarray) -> list[np.ndarray]:
-        """Every layer's output, input first and logits last."""
-        outs = [X]
+    def _forward(self, X: np.ndarray, dropout: float = 0.0,
+                 rng: np.random.Generator | None = None) -> tuple[list, list]:
+        """Every layer's output, input first and logits last, and the dropout masks (already
+        scaled by 1 / (1 - dropout); None where there is none). With dropout, ``outs[i]`` is
+        the masked output the next layer sees and the activation's own output is kept in
+        ``acts[i]`` for its derivative."""
+        outs, acts, masks = [X], [X], [None]
         for i in range(1, self.num_layers + 1):
             z = outs[-1] @ self.params[f"W{i}"]
             z += self.params[f"b{i}"]
-            outs.append(self.act.forward(z) if i < self.num_layers else z)
-        return outs
+            if i == self.num_layers:
+                outs.append(z)
+                acts.append(z)
+                masks.append(None)
+                continue
+            a = self.act.forward(z)
+            mask = None
+            if dropout:
+                mask = (rng.random(a.shape, dtype=np.float32) >= dropout).astype(a.dtype)
+                mask *= 1.0 / (1.0 - dropout)
+            acts.append(a)
+            outs.append(a * mask if mask is not None else a)
+            masks.append(mask)
+        return outs, (acts, masks)
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         """Logits ``(N, C)``."""
-        return self._forward(X.astype(self.dtype, copy=False))[-1]
+        return self._forward(X.astype(self.dtype, copy=False))[0][-1]
 
     def predict(self, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
         """Predicted labels ``(N,)``, computed in batches to bound memory."""
@@ -90,10 +106,13 @@ class MLP:
         """Mean cross-entropy plus L2 penalty, without gradients."""
         return _cross_entropy(self.forward(X), y)[0] + l2_penalty(self.params, reg)
 
-    def loss_and_grads(self, X: np.ndarray, y: np.ndarray,
-                       reg: float = 0.0) -> tuple[float, dict[str, np.ndarray]]:
-        """The loss and its gradient with respect to every parameter; parameters are unchanged."""
-        outs = self._forward(X.astype(self.dtype, copy=False))
+    def loss_and_grads(self, X: np.ndarray, y: np.ndarray, reg: float = 0.0,
+                       dropout: float = 0.0, rng: np.random.Generator | None = None
+                       ) -> tuple[float, dict[str, np.ndarray]]:
+        """The loss and its gradient with respect to every parameter; parameters are unchanged.
+        ``dropout``: the share of hidden units dropped at random (``rng``) in this pass, for
+        training; inverted, so evaluation needs no rescaling."""
+        outs, (acts, masks) = self._forward(X.astype(self.dtype, copy=False), dropout, rng)
         loss, grad = _cross_entropy(outs[-1], y, want_grad=True)
         grads: dict[str, np.ndarray] = {}
         for i in range(self.num_layers, 0, -1):
@@ -103,7 +122,10 @@ class MLP:
                 grads[f"W{i}"] += reg * W
             grads[f"b{i}"] = grad.sum(axis=0)
             if i > 1:  # the input layer needs no gradient with respect to X
-                grad = self.act.backward(grad @ W.T, outs[i - 1])
+                grad = grad @ W.T
+                if masks[i - 1] is not None:
+                    grad *= masks[i - 1]
+                grad = self.act.backward(grad, acts[i - 1])
         return loss + l2_penalty(self.params, reg), grads
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,15 +44,17 @@ class Schedule:
     """Learning rate per epoch (0-based).
 
     ``exponential``: ``lr · rate^epoch``; ``step``: ``lr · rate^(epoch // step_every)``;
-    ``constant``: ``lr``.
+    ``cosine``: ``lr · (1 + cos(π · epoch / epochs)) / 2``, from ``lr`` towards 0 over
+    ``epochs``; ``constant``: ``lr``.
     """
 
     lr: float
     kind: str = "exponential"
     rate: float = 0.95
     step_every: int = 10
+    epochs: int = 1
 
-    KINDS = ("constant", "exponential", "step")
+    KINDS = ("constant", "exponential", "step", "cosine")
 
     def __post_init__(self) -> None:
         if self.kind not in self.KINDS:
@@ -62,4 +65,6 @@ class Schedule:
             return self.lr * self.rate**epoch
         if self.kind == "step":
             return self.lr * self.rate ** (epoch // self.step_every)
+        if self.kind == "cosine":
+            return self.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / max(self.epochs, 1)))
         return self.lr

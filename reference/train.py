@@ -34,6 +34,7 @@ class TrainConfig:
     seed: int = 0
     standardize: bool = True
     dtype: str = "float32"
+    dropout: float = 0.0
 
     def to_dict(self) -> dict:
         return {**asdict(self), "hidden_sizes": list(self.hidden_sizes)}
@@ -83,7 +84,8 @@ def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np
     model = MLP(x_train.shape[1], config.hidden_sizes, num_classes, config.activation,
                 seed=config.seed, dtype=dtype.type)
     optimizer = SGD(config.momentum)
-    schedule = Schedule(config.lr, config.lr_decay, config.decay_rate, config.step_every)
+    schedule = Schedule(config.lr, config.lr_decay, config.decay_rate, config.step_every,
+                        config.epochs)
     rng = np.random.default_rng(config.seed + 1)
     result = TrainResult(checkpoint=str(checkpoint_path), model=model)
     n, bs = len(x_train), config.batch_size
@@ -102,7 +104,7 @@ def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np
         total = 0.0
         for start in range(0, n, bs):
             loss, grads = model.loss_and_grads(xs[start:start + bs], ys[start:start + bs],
-                                               config.reg)
+                                               config.reg, config.dropout, rng)
             optimizer.step(model.params, grads, lr)
             total += loss * len(ys[start:start + bs])
         val_loss, val_acc = model.evaluate(x_val, y_val, config.reg)

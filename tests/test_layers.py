@@ -80,5 +80,6 @@ def test_an_upward_import_is_caught(tmp_path):
     (tmp_path / "harness" / "present" / "x.py").write_text(
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from harness.checks import Check\n"
         "from ..grading import record\n")
-    assert violations(tmp_path / "harness") == ["harness.present.x imports harness.grading",
-                                                "harness.present.x imports harness.grading.record"]
+    assert sorted(violations(tmp_path / "harness")) == [
+        "harness.present.x imports harness.grading",
+        "harness.present.x imports harness.grading.record"]

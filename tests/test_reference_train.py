@@ -81,8 +81,10 @@ def test_schedules():
     assert Schedule(1.0, "step", 0.5, 3)(5) == 0.5 and Schedule(1.0, "step", 0.5, 3)(6) == 0.25
     assert Schedule(1.0, "exponential", 0.9)(2) == pytest.approx(0.81)
     assert Schedule(0.3, "constant")(100) == 0.3
+    assert Schedule(1.0, "cosine", epochs=4)(0) == 1.0
+    assert Schedule(1.0, "cosine", epochs=4)(2) == pytest.approx(0.5)
     with pytest.raises(ValueError):
-        Schedule(1.0, "cosine")
+        Schedule(1.0, "linear")
 
 
 def test_search_records_every_trial_and_picks_the_best(split, tmp_path):

@@ -39,8 +39,8 @@ def test_run_reference_with_search(fmnist_dir, tmp_path, capsys):
     trials = results["search"]["trials"]
     assert len(trials) == 12 and (out / "search" / "search.csv").is_file()
     best = results["search"]["best"]
-    assert results["config"]["lr"] == best["lr"] and results["config"]["reg"] == best["reg"]
-    assert results["config"]["hidden_sizes"] == best["hidden_sizes"]
+    assert results["train_config"]["lr"] == best["lr"] and results["train_config"]["reg"] == best["reg"]
+    assert results["train_config"]["hidden_sizes"] == best["hidden_sizes"]
 
 
 def test_run_reference_on_cifar10_layout(tmp_path):
@@ -49,7 +49,7 @@ def test_run_reference_on_cifar10_layout(tmp_path):
     assert main(["run-reference", "--dataset", "cifar10", "--data-dir", str(tmp_path / "c"),
                  "--out", str(out), "--epochs", "2"]) == 0
     results = json.loads((out / "results.json").read_text())
-    assert results["dataset"] == "cifar10" and results["config"]["hidden_sizes"] == [1024, 512]
+    assert results["dataset"] == "cifar10" and results["train_config"]["hidden_sizes"] == [1024, 512]
 
 
 def test_missing_dataset_exits_2_with_the_way_to_get_it(tmp_path, capsys):

@@ -168,3 +168,36 @@ def test_fingerprints_cost_nothing_for_a_huge_sparse_file(tmp_path):
     assert time.perf_counter() - t0 < 5
     (tmp_path / "harness_plugin.py").write_text("x = 2\n")
     assert submission_fingerprint(tmp_path, "rubric", {}) != before
+
+
+@pytest.mark.parametrize("isolation", ["subprocess", "bwrap"])
+def test_large_inputs_are_shared_once_and_cannot_be_changed_on_disk(tmp_path, isolation):
+    """Training inputs travel as a read-only file mapped copy-on-write, not through the pipe
+    at every call: in-place changes by the submission stay in its own memory, and the file the
+    harness shares cannot be rewritten (so a later call, or another run, sees the true data)."""
+    from harness.sandbox.isolation import bwrap_works
+    if isolation == "bwrap" and not bwrap_works():
+        pytest.skip("bubblewrap is not available here")
+    x = np.arange(400_000, dtype=np.float32).reshape(1000, 400)  # 1.6 MB: shared
+    with make(tmp_path, """
+        import glob
+        @hookimpl
+        def harness_predict(x):
+            x /= 2.0  # a student's in-place preprocessing: allowed, in its own memory
+            tampered = []
+            for path in glob.glob(os.path.join(os.getcwd(), "shared", "*.npy")):
+                try:
+                    with open(path, "r+b") as f:
+                        f.seek(200)
+                        f.write(b"\\0" * 64)
+                    tampered.append(path)
+                except OSError:
+                    pass
+            return np.array([float(x[0, 1]), float(len(tampered))])
+    """, isolation) as proc:
+        first = proc.call("harness_predict", x=x)
+        second = proc.call("harness_predict", x=x)
+        files = list(proc.shared_dir.glob("*.npy"))
+        assert first.tolist() == [0.5, 0.0] and second.tolist() == [0.5, 0.0]
+        assert len(files) == 1 and np.array_equal(np.load(files[0]), x)
+        assert proc.call("harness_predict", x=x[:10]).tolist() == [0.5, 0.0]  # small: inline

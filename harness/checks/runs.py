@@ -72,9 +72,9 @@ def data_files(ctx, directory: Path, x_train: np.ndarray, y_train: np.ndarray,
     return str(write_split(ctx.data.name, directory, x_train, y_train, x_val, y_val))
 
 
-def _files(root: Path, skip: Path) -> set[str]:
+def _files(root: Path, skip: tuple[Path, ...]) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")
-            if p.is_file() and not p.is_relative_to(skip)}
+            if p.is_file() and not any(p.is_relative_to(s) for s in skip)}
 
 
 def train(ctx, name: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
@@ -84,7 +84,8 @@ def train(ctx, name: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.nd
     checkpoint_dir = ctx.run_dir(f"{name}/checkpoint")
     checkpoint_path = checkpoint_dir / "best.npz"
     data_dir = data_files(ctx, run_dir / "data", x_train, y_train, x_val, y_val)
-    before = _files(ctx.scratch, run_dir)
+    ours = (run_dir, ctx.proc.shared_dir)  # the run's own files, the arrays the harness shares
+    before = _files(ctx.scratch, ours)
     started = time.perf_counter()
     history = ctx.call("harness_train", timeout=ctx.settings.train_timeout, x_train=x_train,
                        y_train=y_train, x_val=x_val, y_val=y_val, config=config, budget=budget,
@@ -94,6 +95,6 @@ def train(ctx, name: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.nd
     problems = history_problems(history, budget["epochs"])
     if problems:
         return "; ".join(problems)
-    stray = sorted(_files(ctx.scratch, run_dir) - before - {"output.log"})
+    stray = sorted(_files(ctx.scratch, ours) - before - {"output.log"})
     return TrainedRun(config, budget, history, checkpoint_dir, checkpoint_path, seconds,
                       [s for s in stray if not s.startswith(("tmp/", "."))])

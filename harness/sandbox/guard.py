@@ -36,12 +36,13 @@ def _real(p) -> str | None:
         return None
 
 
-def install(scratch: str, denied: list[str], read_only: str = "") -> None:
+def install(scratch: str, denied: list[str], read_only: tuple[str, ...] = ()) -> None:
     """Refuse from now on everything listed in the module docstring; ``read_only`` (the
-    submission's own copy) may be read but not written, although it lies in scratch."""
+    submission's own copy, the arrays the harness shares) may be read but not written,
+    although it lies in scratch."""
     writable = (os.path.realpath(scratch), os.devnull)
     hidden = tuple(os.path.realpath(d) for d in denied)
-    frozen = (os.path.realpath(read_only),) if read_only else ()
+    frozen = tuple(os.path.realpath(p) for p in read_only)
 
     def hook(event: str, args: tuple) -> None:
         if event == "open":

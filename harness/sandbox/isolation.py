@@ -120,10 +120,11 @@ def drops_privileges() -> bool:
     return os.geteuid() == 0 and shutil.which("setpriv") is not None
 
 
-def bwrap_prefix(scratch: Path, submission: Path, hidden: Sequence[Path]) -> list[str]:
+def bwrap_prefix(scratch: Path, read_only: Sequence[Path], hidden: Sequence[Path]) -> list[str]:
     """bwrap arguments for a minimal view: ``/usr`` and its usual links, the dynamic linker's
     cache, the interpreter and harness (read-only), the ``hidden`` directories blanked where
-    they fall inside those, ``scratch`` writable with the ``submission`` copy in it read-only;
+    they fall inside those, ``scratch`` writable with the ``read_only`` directories in it (the
+    submission's copy, the shared arrays) read-only;
     no network, own PID namespace, death with the harness, and (as root) the unprivileged
     worker user. Later mounts cover earlier ones, so the order below matters."""
     args = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/usr", "/usr",
@@ -156,9 +157,10 @@ def bwrap_prefix(scratch: Path, submission: Path, hidden: Sequence[Path]) -> lis
     for path in hidden:
         if path.is_dir():
             args += ["--tmpfs", str(path)]
-    args += parents(scratch) + ["--bind", str(scratch), str(scratch),
-             "--ro-bind", str(submission), str(submission),
-             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+    args += parents(scratch) + ["--bind", str(scratch), str(scratch)]
+    for path in read_only:
+        args += ["--ro-bind", str(path), str(path)]
+    args += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
              "--die-with-parent", "--new-session", "--chdir", str(scratch),
              "--setenv", "HOME", str(scratch)]
     if drops_privileges():

@@ -18,8 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import wire
 from .isolation import Limits, bwrap_prefix, copy_submission, hand_over, rlimits, worker_env
+from .worker import SHARED_DIR
+
+SHARE_BYTES = 1 << 20  # arrays this large travel as shared files, not through the pipe
 
 SIGNAL_MEANING = {
     signal.SIGSEGV: "segmentation fault",
@@ -76,6 +81,8 @@ class SubmissionProcess:
         self.blocked_imports: list[dict] = []  # {"module", "file", "line"}, every generation
         self.restarts = 0
         self.output_parts: list[list] = []  # [what, start, end] offsets in the log
+        self.shared_dir = self.scratch / SHARED_DIR
+        self._shared: dict[tuple, tuple[np.ndarray, str]] = {}  # see _share
         self._worker_pid: int | None = None  # see _locate_worker
         self._adopter: int | None = None
 
@@ -102,6 +109,7 @@ class SubmissionProcess:
         self.generation += 1
         (self.scratch / "tmp").mkdir(parents=True, exist_ok=True)
         self.log_path.touch()
+        self.shared_dir.mkdir(exist_ok=True)
         if self.copy_left_out is None:
             self.copy_left_out = copy_submission(self.submission, self.code,
                                                  self.limits.file_mb)
@@ -114,7 +122,7 @@ class SubmissionProcess:
         for path in self.hidden:
             cmd += ["--deny", str(path)]
         if self.isolation == "bwrap":
-            cmd = bwrap_prefix(self.scratch, self.code, self.hidden) + cmd
+            cmd = bwrap_prefix(self.scratch, (self.code, self.shared_dir), self.hidden) + cmd
         with open(self.log_path, "ab") as log:  # what the worker says before it takes over
             self.proc = subprocess.Popen(cmd, pass_fds=(to_worker_r, from_worker_w),
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -187,6 +195,8 @@ class SubmissionProcess:
             if value.generation != self.generation:
                 raise SubmissionFailure(
                     "crashed", "the model came from a worker process that has since died")
+        request = {**request, "kwargs": {k: self._share(v)
+                                         for k, v in request["kwargs"].items()}}
         payload = wire.encode(request, lambda h: h.id)
         deadline = time.monotonic() + (timeout or self.default_timeout)
         try:
@@ -284,6 +294,27 @@ class SubmissionProcess:
             return f"the submission's process died: {sig.name} ({meaning})"
         return (f"the submission's process exited with code {code} in the middle of the call "
                 "(sys.exit or os._exit in the submission?)")
+
+    def _share(self, value: Any) -> Any:
+        """A large array argument (the training inputs, say) goes to the worker once, as a
+        read-only ``.npy`` file in scratch that it maps copy-on-write, instead of through the
+        pipe at every call. Keyed by the array's memory and layout; the array is kept
+        referenced, so that memory is never reused for another array while the key lives."""
+        if not isinstance(value, np.ndarray) or value.nbytes < SHARE_BYTES or \
+                value.dtype.hasobject:
+            return value
+        key = (value.__array_interface__["data"][0], value.shape, value.strides,
+               value.dtype.str)
+        if key not in self._shared:
+            name = f"a{len(self._shared)}.npy"
+            self.shared_dir.mkdir(exist_ok=True)
+            tmp = self.shared_dir / f".{name}.tmp"
+            with open(tmp, "wb") as f:
+                np.save(f, np.ascontiguousarray(value), allow_pickle=False)
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, self.shared_dir / name)
+            self._shared[key] = (value, name)
+        return {"__shared__": self._shared[key][1]}
 
     def _log_size(self) -> int:
         try:

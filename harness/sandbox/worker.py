@@ -15,6 +15,7 @@ import errno
 import importlib.util
 import os
 import sys
+import re
 import time
 import traceback
 from pathlib import Path
@@ -22,6 +23,9 @@ from typing import Any
 
 PLUGIN_FILE = "harness_plugin.py"
 
+
+SHARED_DIR = "shared"  # in scratch: large input arrays, written once by the harness
+SHARED_NAME = re.compile(r"a\d{1,6}\.npy")
 
 def student_traceback(exc: BaseException, submission: Path) -> str:
     """The traceback cut down to the frames in the submission's own files, newest last, each
@@ -45,12 +49,13 @@ def _hint(exc: BaseException) -> str:
 
 
 class Worker:
-    def __init__(self, submission: Path) -> None:
+    def __init__(self, submission: Path, shared: Path | None = None) -> None:
         import pluggy
 
         from harness import hookspecs
 
         self.submission = submission
+        self.shared = shared
         self.pm = pluggy.PluginManager("harness")
         self.pm.add_hookspecs(hookspecs)
         self.objects: dict[int, Any] = {}
@@ -91,7 +96,19 @@ class Worker:
         return self.objects[key]
 
     def call(self, hook: str, kwargs: dict) -> Any:
-        return getattr(self.pm.hook, hook)(**kwargs)
+        return getattr(self.pm.hook, hook)(**{k: self.unshare(v) for k, v in kwargs.items()})
+
+    def unshare(self, value: Any) -> Any:
+        """An array the harness shared as a file (``{"__shared__": name}``), mapped
+        copy-on-write: the submission may change it in memory, never on disk."""
+        if not (isinstance(value, dict) and set(value) == {"__shared__"}):
+            return value
+        name = str(value["__shared__"])
+        if self.shared is None or not SHARED_NAME.fullmatch(name):
+            raise ValueError(f"bad shared array name {name!r}")
+        import numpy as np
+
+        return np.load(self.shared / name, mmap_mode="c", allow_pickle=False)
 
     def serve(self, fd_in: int, fd_out: int, blocker) -> None:
         from harness.sandbox import wire
@@ -152,8 +169,10 @@ def main() -> None:
     blocker.install()
     scratch = args.log.parent
     os.chdir(scratch)  # relative writes land in the scratch directory
-    guard.install(str(scratch), args.deny, read_only=str(args.submission.resolve()))
-    Worker(args.submission.resolve()).serve(args.fd_in, args.fd_out, blocker)
+    shared = scratch / SHARED_DIR
+    guard.install(str(scratch), args.deny,
+                  read_only=(str(args.submission.resolve()), str(shared.resolve())))
+    Worker(args.submission.resolve(), shared).serve(args.fd_in, args.fd_out, blocker)
 
 
 if __name__ == "__main__":
