@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .batch.errors import ClusterUnavailable
 from .checks import CheckSetError
 from .data import DATASETS, DataError
 from .files import default_out
@@ -399,7 +400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, DataError, RubricError, IsolationError, CheckSetError) as exc:
+    except (UsageError, DataError, RubricError, IsolationError, CheckSetError,
+            ClusterUnavailable) as exc:
         print(f"harness: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -138,3 +138,9 @@ def test_reports_render_again_from_the_record_alone(data_dir, tmp_path, capsys):
     empty.mkdir()
     assert main(["report", str(empty)]) == 2
     assert "no results.json" in capsys.readouterr().err
+
+
+def test_a_malformed_cluster_address_is_a_usage_error(data_dir, tmp_path, capsys):
+    code = _grade(data_dir, tmp_path / "o", str(Path("reference").resolve()), "--quick",
+                  "--cluster", "local:x")
+    assert code == 2 and "write local or local:N" in capsys.readouterr().err

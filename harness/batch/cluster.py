@@ -25,13 +25,10 @@ from pathlib import Path
 from harness.files import submission_files, write_atomic
 from harness.present.progress import say
 
+from .errors import ClusterUnavailable
 from .local import BatchOptions, error_result, finish_batch, plan_batch, progress_line
 
 RETRIES = 2
-
-
-class ClusterUnavailable(RuntimeError):
-    """Dask is not installed, or the scheduler cannot be reached."""
 
 
 def pack(sub: Path) -> bytes:
@@ -70,7 +67,10 @@ def _client(address: str):
         raise ClusterUnavailable("--cluster needs Dask: pip install 'harness[cluster]'") \
             from exc
     if address == "local" or address.startswith("local:"):
-        n = int(address.partition(":")[2] or 2)
+        n = address.partition(":")[2] or "2"
+        if not n.isdigit() or int(n) < 1:
+            raise ClusterUnavailable(f"--cluster {address}: write local or local:N, N ≥ 1")
+        n = int(n)
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                dashboard_address=None)
         return Client(cluster), cluster

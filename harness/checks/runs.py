@@ -87,7 +87,8 @@ def train(ctx, name: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.nd
     ours = (run_dir, ctx.proc.shared_dir)  # the run's own files, the arrays the harness shares
     before = _files(ctx.scratch, ours)
     started = time.perf_counter()
-    history = ctx.call("harness_train", timeout=ctx.settings.train_timeout, x_train=x_train,
+    history = ctx.call("harness_train", timeout=ctx.settings.train_timeout,
+                       label=f"{name} run", x_train=x_train,
                        y_train=y_train, x_val=x_val, y_val=y_val, config=config, budget=budget,
                        checkpoint_path=str(checkpoint_path),
                        checkpoint_dir=str(checkpoint_dir), data_dir=data_dir)

@@ -96,12 +96,13 @@ class Context:
         hand_over(path)
         return path
 
-    def call(self, hook: str, timeout: float | None = None, **kwargs: Any) -> Any:
+    def call(self, hook: str, timeout: float | None = None, label: str = "",
+             **kwargs: Any) -> Any:
         """``hook(**kwargs)`` in the submission's worker; a time-out says which limit it hit
-        and the flag that sets it."""
+        and the flag that sets it. ``label``: what the call is for, in the output by hook."""
         limit = timeout or self.settings.hook_timeout
         try:
-            return self.proc.call(hook, limit, **kwargs)
+            return self.proc.call(hook, limit, label, **kwargs)
         except SubmissionFailure as failure:
             if failure.kind == "timeout":
                 flag = "--train-timeout" if hook in ("harness_train", "harness_search") \

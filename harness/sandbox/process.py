@@ -178,13 +178,15 @@ class SubmissionProcess:
         self.start()
 
     # calls ---------------------------------------------------------------------------------
-    def call(self, hook: str, timeout: float | None = None, **kwargs: Any) -> Any:
-        """The result of ``hook(**kwargs)`` in the worker, or :class:`SubmissionFailure`."""
+    def call(self, hook: str, timeout: float | None = None, label: str = "",
+             **kwargs: Any) -> Any:
+        """The result of ``hook(**kwargs)`` in the worker, or :class:`SubmissionFailure`.
+        ``label`` names the call in the output split by hook (``harness_train (probe)``)."""
         at = self._log_size()
         try:
             return self._request({"op": "call", "hook": hook, "kwargs": kwargs}, timeout, hook)
         finally:
-            self._mark(hook, at)
+            self._mark(f"{hook} ({label})" if label else hook, at)
 
     def _request(self, request: dict, timeout: float | None, what: str) -> Any:
         if self.proc is None or self.proc.poll() is not None:
