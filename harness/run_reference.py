@@ -32,8 +32,8 @@ CONFIGS = {
                                  lr_decay="cosine", batch_size=128, reg=1e-4, dropout=0.1,
                                  epochs=30),
     "cifar10": TrainConfig(hidden_sizes=(1024, 512), lr=0.01, momentum=0.9,
-                           lr_decay="exponential", decay_rate=0.95, batch_size=128,
-                           reg=5e-4, epochs=40),
+                           lr_decay="cosine", batch_size=128, reg=5e-4, dropout=0.2,
+                           epochs=20),
 }
 SEARCH_GRID = {"lrs": [0.02, 0.05, 0.1], "hidden": [(256, 128), (512, 256)],
                "regs": [1e-4, 1e-3]}
