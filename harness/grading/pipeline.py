@@ -73,7 +73,7 @@ def load_grading_checks(rubric: Rubric, extra_checks=(), disabled_checks=(),
     """The checks of this grade, the rubric's check names validated against them."""
     every = load_checks(extra_checks)
     rubric_mod.check_names(rubric, [c.name for c in every], DATASETS)
-    checks = load_checks(extra_checks, disabled_checks)
+    checks = load_checks(extra_checks, disabled_checks) if disabled_checks else every
     return [c for c in checks if c.quick or not quick]
 
 
