@@ -35,8 +35,13 @@ CONFIGS = {
                            lr_decay="cosine", batch_size=128, reg=5e-4, dropout=0.2,
                            epochs=20),
 }
-SEARCH_GRID = {"lrs": [0.02, 0.05, 0.1], "hidden": [(256, 128), (512, 256)],
-               "regs": [1e-4, 1e-3]}
+# Per dataset, each grid holding the default's values, so the search can keep the default.
+SEARCH_GRIDS = {
+    "fashion-mnist": {"lrs": [0.02, 0.05, 0.1], "hidden": [(256, 128), (512, 256)],
+                      "regs": [1e-4, 1e-3]},
+    "cifar10": {"lrs": [0.005, 0.01, 0.02], "hidden": [(512, 256), (1024, 512)],
+                "regs": [5e-4, 1e-3]},
+}
 SEARCH_EPOCHS = 4
 
 
@@ -101,8 +106,8 @@ def _run(dataset, data_dir, out: Path, seed, do_search, epochs, max_seconds,
 
     search_summary = None
     if do_search:
-        trials = search.grid_trials(SEARCH_GRID["lrs"], SEARCH_GRID["hidden"],
-                                    SEARCH_GRID["regs"])
+        grid = SEARCH_GRIDS[dataset]
+        trials = search.grid_trials(grid["lrs"], grid["hidden"], grid["regs"])
         budget = dataclasses.replace(config, epochs=min(SEARCH_EPOCHS, config.epochs),
                                      max_seconds=None)
         say(f"search: {len(trials)} trials of {budget.epochs} epochs each")
@@ -110,7 +115,8 @@ def _run(dataset, data_dir, out: Path, seed, do_search, epochs, max_seconds,
             *split.arrays, data.num_classes, budget, trials, out / "search",
             on_trial=lambda r: say(f"trial {r['trial']:>2}/{len(trials)}  lr {r['lr']:g}  "
                                    f"hidden {r['hidden_sizes']}  reg {r['reg']:g}  "
-                                   f"val_acc {r['best_val_acc']:.4f}  {r['seconds']:.1f}s"))
+                                   f"val_acc {r['best_val_acc']:.4f}  {r['seconds']:.1f}s"
+                                   + ("" if r["status"] == "ok" else f"  ({r['status']})")))
         config = dataclasses.replace(config, lr=best["lr"], reg=best["reg"],
                                      hidden_sizes=tuple(best["hidden_sizes"]))
         search_summary = {"trials": records, "best": best,

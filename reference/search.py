@@ -47,8 +47,11 @@ def search(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: n
            on_trial: Callable[[dict], None] | None = None) -> tuple[list[dict], dict]:
     """Run ``trials`` (dicts of :data:`SEARCHED` values over ``base``); return records and the best.
 
-    Writes ``search.csv`` and ``search.json`` in ``out_dir``, and each trial's best checkpoint in
-    ``out_dir/trials/``.
+    Each record says how the trial ended (``status``): "ok", "diverged" (the loss stopped being
+    finite) or "at chance" (validation accuracy never reached 1.5× chance, as after a learning
+    rate too large to learn anything). The best is chosen among the "ok" trials when there are
+    any. Writes ``search.csv`` and ``search.json`` in ``out_dir``, and each trial's best
+    checkpoint in ``out_dir/trials/``.
     """
     out = Path(out_dir)
     (out / "trials").mkdir(parents=True, exist_ok=True)
@@ -65,13 +68,16 @@ def search(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: n
             "best_val_acc": result.best_val_acc,
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history),
+            "status": "diverged" if result.stopped_by == "diverged" else
+                      "at chance" if result.best_val_acc < 1.5 / num_classes else "ok",
             "seconds": round(sum(r["seconds"] for r in result.history), 3),
             "checkpoint": str(ckpt),
         }
         records.append(record)
         if on_trial is not None:
             on_trial(record)
-    best = max(records, key=lambda r: r["best_val_acc"])
+    healthy = [r for r in records if r["status"] == "ok"] or records
+    best = max(healthy, key=lambda r: r["best_val_acc"])
     write_records(records, best, out)
     return records, best
 

@@ -107,3 +107,14 @@ def test_random_search_draws_within_the_given_ranges():
     assert len(trials) == 20
     assert all(0.01 <= t["lr"] <= 0.1 and 1e-5 <= t["reg"] <= 1e-3 for t in trials)
     assert len({t["lr"] for t in trials}) == 20
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
+def test_search_marks_diverged_trials_and_never_picks_them(split, tmp_path):
+    s, _ = split
+    trials = search.grid_trials([0.05, 1e6], [(16,)], [1e-4])
+    base = dataclasses.replace(SMALL, epochs=2)
+    records, best = search.search(*s.arrays, 10, base, trials, tmp_path)
+    assert [r["status"] for r in records] == ["ok", "diverged"]
+    assert best["lr"] == 0.05
+    assert "status" in (tmp_path / "search.csv").read_text().splitlines()[0]
