@@ -18,17 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.files import SKIP_DIRS
+from harness.grading import record
 from harness.grading.fingerprint import submission_fingerprint
 from harness.grading.pipeline import grade, grade_data, grade_options
 from harness.grading.reference_curves import reference_history
-from harness.grading import record
-from harness.grading.record import write_json
 from harness.grading.rubric import load_rubric
 from harness.grading.settings import grading_settings
-from harness.sandbox.isolation import SUBPROCESS_CAVEAT, IsolationError, Limits, choose
 from harness.present.progress import fmt_seconds, say
+from harness.sandbox.isolation import SUBPROCESS_CAVEAT, IsolationError, Limits, choose
 from harness.sandbox.worker import PLUGIN_FILE
-
 
 
 def is_batch(paths: list[str]) -> bool:
@@ -91,8 +89,8 @@ def _grade_child(sub: Path, out: Path, hide: tuple[Path, ...], opts: BatchOption
               isolation=opts.isolation, hide=hide, scratch_root=scratch_root,
               progress=opts.progress)
     except BaseException as exc:
-        write_json(out / "results.json", error_result(sub, f"{type(exc).__name__}: {exc}",
-                                                       traceback.format_exc(limit=5)))
+        res = error_result(sub, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=5))
+        record.write_json(out / "results.json", res)
 
 
 @dataclass
@@ -129,7 +127,7 @@ def _finish_child(child: Child) -> dict:
     if not res:
         res = error_result(child.sub, f"the grading process died (exit code "
                             f"{child.process.exitcode}); the submission may have killed it")
-        write_json(child.out / "results.json", res)
+        record.write_json(child.out / "results.json", res)
     return res
 
 
@@ -141,7 +139,7 @@ def grade_supervised(sub: Path, out: Path, opts: BatchOptions,
         opts.isolation = choose(opts.isolation, unattended=unattended)
     except IsolationError as exc:
         res = error_result(sub, str(exc))
-        write_json(out / "results.json", res)
+        record.write_json(out / "results.json", res)
         return res
     return _finish_child(_start_child(sub, out, (), opts, gradescope))
 
