@@ -62,11 +62,14 @@ def epoch_flops(batch: int) -> float:
 
 
 def reference_epoch(model: MLP, opt: SGD, x, y, batch: int, rng) -> float:
+    """One epoch the way ``reference.train`` runs it: batches gathered from a permutation, one
+    gradient buffer reused."""
     t = time.perf_counter()
     order = rng.permutation(N)
-    xs, ys = x[order], y[order]
+    grads = model.zeros_like_params()
     for s in range(0, N, batch):
-        _, grads = model.loss_and_grads(xs[s:s + batch], ys[s:s + batch], REG)
+        idx = order[s:s + batch]
+        _, grads = model.loss_and_grads(x[idx], y[idx], REG, out=grads)
         opt.step(model.params, grads, LR)
     return time.perf_counter() - t
 

@@ -74,8 +74,8 @@ class MLP:
             a = self.act.forward(z)
             mask = None
             if dropout:
-                mask = (rng.random(a.shape, dtype=np.float32) >= dropout).astype(a.dtype)
-                mask *= 1.0 / (1.0 - dropout)
+                mask = (rng.random(a.shape, dtype=np.float32) >= dropout) \
+                    * a.dtype.type(1.0 / (1.0 - dropout))
             acts.append(a)
             outs.append(a * mask if mask is not None else a)
             masks.append(mask)
@@ -106,21 +106,28 @@ class MLP:
         """Mean cross-entropy plus L2 penalty, without gradients."""
         return _cross_entropy(self.forward(X), y)[0] + l2_penalty(self.params, reg)
 
+    def zeros_like_params(self) -> dict[str, np.ndarray]:
+        """Arrays shaped like ``params``: a gradient buffer for ``loss_and_grads(out=...)``."""
+        return {k: np.zeros_like(v) for k, v in self.params.items()}
+
     def loss_and_grads(self, X: np.ndarray, y: np.ndarray, reg: float = 0.0,
-                       dropout: float = 0.0, rng: np.random.Generator | None = None
+                       dropout: float = 0.0, rng: np.random.Generator | None = None,
+                       out: dict[str, np.ndarray] | None = None
                        ) -> tuple[float, dict[str, np.ndarray]]:
         """The loss and its gradient with respect to every parameter; parameters are unchanged.
         ``dropout``: the share of hidden units dropped at random (``rng``) in this pass, for
-        training; inverted, so evaluation needs no rescaling."""
+        training; inverted, so evaluation needs no rescaling. ``out``: arrays shaped like
+        ``params`` to write the gradients into and return (a training loop passes the same
+        buffer every step, so a step allocates no gradient arrays); new arrays by default."""
         outs, (acts, masks) = self._forward(X.astype(self.dtype, copy=False), dropout, rng)
         loss, grad = _cross_entropy(outs[-1], y, want_grad=True)
-        grads: dict[str, np.ndarray] = {}
+        grads = out if out is not None else self.zeros_like_params()
         for i in range(self.num_layers, 0, -1):
-            W = self.params[f"W{i}"]
-            grads[f"W{i}"] = outs[i - 1].T @ grad
+            W, gW = self.params[f"W{i}"], grads[f"W{i}"]
+            np.matmul(outs[i - 1].T, grad, out=gW)
             if reg:
-                grads[f"W{i}"] += reg * W
-            grads[f"b{i}"] = grad.sum(axis=0)
+                gW += reg * W
+            np.sum(grad, axis=0, out=grads[f"b{i}"])
             if i > 1:  # the input layer needs no gradient with respect to X
                 grad = grad @ W.T
                 if masks[i - 1] is not None:

@@ -89,6 +89,7 @@ def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np
     rng = np.random.default_rng(config.seed + 1)
     result = TrainResult(checkpoint=str(checkpoint_path), model=model)
     n, bs = len(x_train), config.batch_size
+    grads = model.zeros_like_params()
     started = time.perf_counter()
 
     for epoch in range(config.epochs):
@@ -100,13 +101,13 @@ def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np
         t0 = time.perf_counter()
         lr = schedule(epoch)
         order = rng.permutation(n)
-        xs, ys = x_train[order], y_train[order]
         total = 0.0
         for start in range(0, n, bs):
-            loss, grads = model.loss_and_grads(xs[start:start + bs], ys[start:start + bs],
-                                               config.reg, config.dropout, rng)
+            batch = order[start:start + bs]  # gathered per batch: no shuffled copy of the set
+            loss, grads = model.loss_and_grads(x_train[batch], y_train[batch], config.reg,
+                                               config.dropout, rng, out=grads)
             optimizer.step(model.params, grads, lr)
-            total += loss * len(ys[start:start + bs])
+            total += loss * len(batch)
         val_loss, val_acc = model.evaluate(x_val, y_val, config.reg)
         record = {
             "epoch": epoch + 1,
