@@ -54,20 +54,20 @@ def throughput(copies: int, quick: bool, data_dir, isolation: str) -> tuple[floa
 
 def reply_peaks() -> str:
     """The harness's own peak memory while decoding a legitimate large reply (CIFAR-10-sized
-    float64 parameters) and a 1 MB decompression bomb whose arrays declare 3.2 GB."""
+    float64 parameters) and a 1 MB message whose arrays declare 3.2 GB."""
     import tracemalloc
 
     import numpy as np
 
     from harness.sandbox import wire
-    from hostile_messages import decompression_bomb
+    from hostile_messages import oversized_declaration
 
     sizes = [3072, 512, 256, 10]
     params = {f"W{i}": np.ones((a, b)) for i, (a, b) in enumerate(zip(sizes, sizes[1:]), 1)}
     legit = wire.encode({"ok": True, "result": params})
     out = []
-    bomb = decompression_bomb()
-    for name, payload in (("legitimate 13 MB parameters", legit), ("bomb", bomb)):
+    bomb = oversized_declaration()
+    for name, payload in (("legitimate 13 MB parameters", legit), ("3.2 GB declared", bomb)):
         tracemalloc.start()
         try:
             wire.decode(payload)
