@@ -57,6 +57,38 @@ def test_failures_become_submission_failures(tmp_path, body, kind, message):
             assert proc.generation >= 2
 
 
+@pytest.mark.parametrize("isolation", ["subprocess", "bwrap"])
+def test_a_restart_loads_the_plugin_in_a_spare_that_never_ran_it(isolation, tmp_path):
+    """The spare started after a load waits without importing the submission; a restart
+    hands it the plugin, so the reloaded process holds nothing from the one before; closing
+    stops the spare too."""
+    from harness.sandbox.isolation import bwrap_works
+    if isolation == "bwrap" and not bwrap_works():
+        pytest.skip("bubblewrap is not installed or cannot create namespaces here")
+    proc = make(tmp_path, """
+        with open("loads.txt", "a") as f:  # in the worker's scratch directory
+            f.write("load\\n")
+        STATE = []
+        @hookimpl
+        def harness_predict(x):
+            STATE.append(1)
+            return np.full(len(x), len(STATE))
+    """, isolation)
+    loads = tmp_path / "scratch" / "loads.txt"
+    with proc:
+        proc.start()
+        assert proc.call("harness_predict", x=np.zeros(2)).tolist() == [1, 1]
+        assert proc.call("harness_predict", x=np.zeros(2)).tolist() == [2, 2]
+        spare = proc._spare.proc
+        assert spare.poll() is None and loads.read_text() == "load\n"  # waiting, not loaded
+        proc.restart()
+        assert proc.proc is spare  # the spare became the worker...
+        assert proc.call("harness_predict", x=np.zeros(2)).tolist() == [1, 1]  # ...fresh
+        assert loads.read_text() == "load\nload\n"
+        next_spare = proc._spare.proc
+    assert spare.poll() is not None and next_spare.poll() is not None
+
+
 def test_stale_handles_are_refused_after_a_crash(tmp_path):
     with make(tmp_path, """
         @hookimpl

@@ -55,6 +55,26 @@ class Handle:
     generation: int
 
 
+@dataclass
+class _Spawned:
+    """A started worker process and the harness's ends of its two pipes."""
+
+    proc: subprocess.Popen
+    to: int
+    frm: int
+
+    def stop(self) -> None:
+        """Close its pipes and kill its whole process group: nothing the submission forked
+        outlives it. (Nothing is lost: the worker flushes the submission's output after every
+        call.)"""
+        for fd in (self.to, self.frm):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        _kill_group(self.proc)
+
+
 class SubmissionProcess:
     """One submission's worker. Use as a context manager; ``call`` hooks by name."""
 
@@ -80,10 +100,14 @@ class SubmissionProcess:
         self.load_error: SubmissionFailure | None = None
         self.blocked_imports: list[dict] = []  # {"module", "file", "line"}, every generation
         self.restarts = 0
+        # Where the time went, for benchmarks (never scored: "in_hooks" is as the worker says)
+        self.timing = {"worker_starts": 0, "worker_start": 0.0, "hook_calls": 0,
+                       "in_calls": 0.0, "in_hooks": 0.0}
         self.output_parts: list[list] = []  # [what, start, end] offsets in the log
         self.shared_dir = self.scratch / SHARED_DIR
         self._shared: dict[tuple, tuple[np.ndarray, str]] = {}  # see _share
         self._worker_pid: int | None = None  # see _locate_worker
+        self._spare: _Spawned | None = None  # see _start
         self._adopter: int | None = None
 
     # lifecycle -----------------------------------------------------------------------------
@@ -96,17 +120,55 @@ class SubmissionProcess:
     def start(self) -> None:
         """Start a worker and load the plugin. Never raises for the submission's sake: a plugin
         that fails to load (or hangs, or kills its process while loading) sets ``load_error``."""
-        at = self._log_size()
+        at, t0 = self._log_size(), time.perf_counter()
         try:
             self._start()
         finally:
             self._mark("loading harness_plugin.py", at)
+            self.timing["worker_starts"] += 1
+            self.timing["worker_start"] += time.perf_counter() - t0
 
     def _start(self) -> None:
-        self.close()
+        """Load the plugin in a worker that has never run submission code: the spare started
+        after the previous load, or a new one. Then start the next spare, so that a restart
+        (a checkpoint reloaded in a fresh process, say) does not wait for Python and NumPy to
+        start."""
+        self._stop_worker()
         if self.isolation != "bwrap":
             become_subreaper()
         self.generation += 1
+        spare, self._spare = self._spare, None
+        if spare is None or spare.proc.poll() is not None:
+            if spare is not None:
+                spare.stop()
+            spare = self._spawn()
+        self.proc, self._to, self._from = spare.proc, spare.to, spare.frm
+        try:
+            wire.send(self._to, wire.encode({"op": "load"}))
+        except OSError:
+            pass  # it died; receiving says how
+        try:
+            hello = self._receive(time.monotonic() + self.limits.hook_seconds,
+                                  "loading harness_plugin.py")
+        except SubmissionFailure as failure:
+            self.load_error, self.implemented = failure, []
+            return
+        self._note_blocked(hello.get("blocked_imports"))
+        if not hello.get("ok"):
+            self.load_error = SubmissionFailure("load", str(hello.get("error", "load failed")),
+                                                str(hello.get("traceback", "")))
+            missing = hello.get("missing_module")
+            self.load_error.missing_module = missing if isinstance(missing, str) else None
+            self.implemented = []
+            return
+        self.load_error = None
+        self.implemented = list(hello["implemented"])
+        self._locate_worker()
+        self._spare = self._spawn()
+
+    def _spawn(self) -> _Spawned:
+        """A sandboxed worker process and its two pipe ends; it sets itself up (guard, import
+        blocker, NumPy) and waits for ``load`` before it touches the submission."""
         (self.scratch / "tmp").mkdir(parents=True, exist_ok=True)
         self.log_path.touch()
         self.shared_dir.mkdir(exist_ok=True)
@@ -124,54 +186,28 @@ class SubmissionProcess:
         if self.isolation == "bwrap":
             cmd = bwrap_prefix(self.scratch, (self.code, self.shared_dir), self.hidden) + cmd
         with open(self.log_path, "ab") as log:  # what the worker says before it takes over
-            self.proc = subprocess.Popen(cmd, pass_fds=(to_worker_r, from_worker_w),
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         cwd=self.scratch,
-                                         env=worker_env(self.scratch, self.limits),
-                                         preexec_fn=rlimits(self.limits),
-                                         start_new_session=True)
+            proc = subprocess.Popen(cmd, pass_fds=(to_worker_r, from_worker_w),
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    cwd=self.scratch, env=worker_env(self.scratch, self.limits),
+                                    preexec_fn=rlimits(self.limits), start_new_session=True)
         os.close(to_worker_r)
         os.close(from_worker_w)
-        self._to, self._from = to_worker_w, from_worker_r
-        try:
-            hello = self._receive(time.monotonic() + self.limits.hook_seconds,
-                                  "loading harness_plugin.py")
-        except SubmissionFailure as failure:
-            self.load_error, self.implemented = failure, []
-            return
-        self._note_blocked(hello.get("blocked_imports"))
-        if not hello.get("ok"):
-            self.load_error = SubmissionFailure("load", str(hello.get("error", "load failed")),
-                                                str(hello.get("traceback", "")))
-            missing = hello.get("missing_module")
-            self.load_error.missing_module = missing if isinstance(missing, str) else None
-            self.implemented = []
-        else:
-            self.load_error = None
-            self.implemented = list(hello["implemented"])
-        self._locate_worker()
+        return _Spawned(proc, to_worker_w, from_worker_r)
 
     def close(self) -> None:
-        if self.proc is None:
-            return
-        for fd in (self._to, self._from):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        try:
-            self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            pass
-        self._kill()  # the whole process group: nothing the submission forked outlives it
-        self.proc = None
+        """Stop the worker and the spare, with everything they started."""
+        self._stop_worker()
+        if self._spare is not None:
+            self._spare.stop()
+            self._spare = None
+
+    def _stop_worker(self) -> None:
+        if self.proc is not None:
+            _Spawned(self.proc, self._to, self._from).stop()
+            self.proc = None
 
     def _kill(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.proc.wait()
+        _kill_group(self.proc)
 
     def restart(self) -> None:
         self.restarts += 1
@@ -182,11 +218,13 @@ class SubmissionProcess:
              **kwargs: Any) -> Any:
         """The result of ``hook(**kwargs)`` in the worker, or :class:`SubmissionFailure`.
         ``label`` names the call in the output split by hook (``harness_train (probe)``)."""
-        at = self._log_size()
+        at, t0 = self._log_size(), time.perf_counter()
         try:
             return self._request({"op": "call", "hook": hook, "kwargs": kwargs}, timeout, hook)
         finally:
             self._mark(f"{hook} ({label})" if label else hook, at)
+            self.timing["hook_calls"] += 1
+            self.timing["in_calls"] += time.perf_counter() - t0
 
     def _request(self, request: dict, timeout: float | None, what: str) -> Any:
         if self.proc is None or self.proc.poll() is not None:
@@ -206,6 +244,8 @@ class SubmissionProcess:
         except OSError:
             pass  # the worker died; receiving reports how
         reply = self._receive(deadline, what)
+        if isinstance(reply.get("seconds"), (int, float)):
+            self.timing["in_hooks"] += max(float(reply["seconds"]), 0.0)
         self._sweep_leftovers(what)
         self._note_blocked(reply.get("blocked_imports"))
         if not reply.get("ok"):
@@ -393,6 +433,48 @@ def _children(pid: int) -> list[int]:
     except OSError:
         pass
     return found
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, children first."""
+    found, frontier = [], [pid]
+    while frontier:
+        kids = [k for p in frontier for k in _children(p)]
+        found += kids
+        frontier = kids
+    return found
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Kill the process, its group and every descendant (bwrap's init leaves the group), then
+    reap those this process adopted as a subreaper, so that none is left a zombie."""
+    tree = _descendants(proc.pid)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for pid in tree:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    proc.wait()
+    for pid in tree:
+        _reap(pid)
+
+
+def _reap(pid: int, patience: float = 1.0) -> None:
+    """Wait for a killed process if it is ours to wait for (adopted); otherwise its parent
+    or init does."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done or time.monotonic() > deadline:
+            return
+        time.sleep(0.002)
 
 
 @functools.cache

@@ -113,7 +113,13 @@ class Worker:
     def serve(self, fd_in: int, fd_out: int, blocker) -> None:
         from harness.sandbox import wire
 
-        wire.send(fd_out, wire.encode({**self.load(), "blocked_imports": blocker.attempts}))
+        try:  # a worker may wait as a spare until the harness needs it, or never does
+            first = wire.decode(wire.receive(fd_in), self.object_of)
+        except wire.ChannelError:
+            return
+        hello = self.load() if isinstance(first, dict) and first.get("op") == "load" else \
+            {"ok": False, "error": "the harness did not ask the worker to load the plugin"}
+        wire.send(fd_out, wire.encode({**hello, "blocked_imports": blocker.attempts}))
         while True:
             try:
                 frame = wire.receive(fd_in)
@@ -172,6 +178,7 @@ def main() -> None:
     shared = scratch / SHARED_DIR
     guard.install(str(scratch), args.deny,
                   read_only=(str(args.submission.resolve()), str(shared.resolve())))
+    import numpy  # noqa: F401  (every submission needs it: imported while the worker waits)
     Worker(args.submission.resolve(), shared).serve(args.fd_in, args.fd_out, blocker)
 
 
