@@ -33,5 +33,6 @@ sandbox:
 benchmark: install                 ## speed figures (PyTorch compared when installed)
 	$(PYTHON) benchmarks/epoch_speed.py
 	$(PYTHON) benchmarks/data_load.py
+	$(PYTHON) benchmarks/grade_overhead.py
 	$(PYTHON) benchmarks/batch_throughput.py
 	$(PYTHON) benchmarks/shipping.py

@@ -15,13 +15,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, blas
 from .batch.errors import ClusterUnavailable
 from .checks import CheckSetError
 from .data import DATASETS, DataError
 from .files import default_out
 from .grading.rubric import RubricError
 from .present.gradebook import FORMATS
+from .present.progress import say
 from .sandbox.isolation import IsolationError
 
 EXAMPLES = """examples:
@@ -98,7 +99,8 @@ def _limits(args: argparse.Namespace):
     return Limits(hook_seconds=args.hook_timeout, train_seconds=args.train_timeout,
                   memory_mb=args.memory_mb, cpu_seconds=args.cpu_seconds,
                   processes=args.max_procs, file_mb=args.max_file_mb,
-                  output_kb=args.max_output_kb, threads=args.threads)
+                  output_kb=args.max_output_kb,
+                  threads=args.threads or blas.GRADING_THREADS)
 
 
 def _options(args: argparse.Namespace, batch: bool):
@@ -111,9 +113,11 @@ def _options(args: argparse.Namespace, batch: bool):
     rubric = load_rubric(args.rubric)
     load_grading_checks(rubric, tuple(args.check), tuple(args.no_check), args.quick)
     load_dataset(args.dataset, args.data_dir)
+    limits = _limits(args)
+    say(f"harness: BLAS {blas.describe(limits.threads)} per submission")
     return BatchOptions(dataset=args.dataset, data_dir=args.data_dir, rubric_path=args.rubric,
                         quick=args.quick, seed=args.seed, extra_checks=tuple(args.check),
-                        disabled_checks=tuple(args.no_check), limits=_limits(args),
+                        disabled_checks=tuple(args.no_check), limits=limits,
                         isolation=args.isolation, report=not args.no_report,
                         gradescope=batch and args.gradescope is not None,
                         progress=not batch)
@@ -319,9 +323,9 @@ def _add_grade_parser(sub) -> None:
                      help="largest file, output log included (default 512)")
     lim.add_argument("--max-output-kb", type=_positive_int, default=16,
                      help="how much of the submission's output the results keep (default 16)")
-    lim.add_argument("--threads", type=_positive_int, default=1,
-                     help="BLAS threads per submission (default 1; fixed so that results do "
-                          "not depend on the batch)")
+    lim.add_argument("--threads", type=_positive_int,
+                     help="BLAS threads per submission (default 1, fixed so that a grade is "
+                          "the same alone or in a batch; printed, and kept in results.json)")
     gr.set_defaults(func=_grade)
 
 

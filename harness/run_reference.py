@@ -17,7 +17,7 @@ import numpy as np
 from reference import checkpoint, evaluate, search
 from reference.train import TrainConfig, train
 
-from . import __version__
+from . import __version__, blas
 from .files import default_out
 from .present import plots
 from .data import DEFAULT_VAL_SIZE, load_dataset, to_unit, train_val_split
@@ -45,18 +45,6 @@ SEARCH_GRIDS = {
 SEARCH_EPOCHS = 4
 
 
-def blas_description() -> dict:
-    """The BLAS library NumPy calls, its kernels and threads (as threadpoolctl sees them)."""
-    from threadpoolctl import threadpool_info
-
-    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-    if not blas:
-        return {"library": "unknown", "architecture": "", "threads": None}
-    return {"library": blas[0].get("internal_api", "?"),
-            "architecture": blas[0].get("architecture", ""),
-            "threads": blas[0].get("num_threads")}
-
-
 def stopped_sentence(result, config: TrainConfig) -> str | None:
     """Why training stopped before its epochs, in words; None when it ran them all."""
     done = len(result.history)
@@ -73,27 +61,29 @@ def run(dataset: str = "fashion-mnist", data_dir: str | None = None,
         epochs: int | None = None, max_seconds: float | None = None,
         val_size: int | None = None, threads: int | None = None) -> dict:
     """Run the pipeline and return the summary also written to ``out/results.json``.
-    ``threads``: BLAS threads (default: every core). Budgets are epochs; ``max_seconds`` is an
-    optional cap, and when it fires the terminal, the results and the report say so."""
+    ``threads``: BLAS threads (default: :func:`harness.blas.reference_threads`, every core).
+    Budgets are epochs; ``max_seconds`` is an optional cap, and when it fires the terminal, the
+    results and the report say so."""
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=threads or os.cpu_count()):
+    threads = threads or blas.reference_threads()
+    with threadpool_limits(limits=threads):
         return _run(dataset, data_dir, Path(out) if out else default_out("run-reference",
                                                                          dataset),
-                    seed, do_search, epochs, max_seconds, val_size)
+                    seed, do_search, epochs, max_seconds, val_size, threads)
 
 
 def _run(dataset, data_dir, out: Path, seed, do_search, epochs, max_seconds,
-         val_size) -> dict:
+         val_size, threads: int) -> dict:
     started = time.perf_counter()
-    blas = blas_description()
-    say(f"BLAS: {blas['library']} ({blas['architecture'] or 'kernel unknown'}), "
-        f"{blas['threads']} threads")
+    say(f"BLAS: {blas.describe(threads)}")
     out.mkdir(parents=True, exist_ok=True)
     data = load_dataset(dataset, data_dir)
-    split = train_val_split(to_unit(data.x_train), data.y_train,
+    split = train_val_split(data.x_train, data.y_train,
                             val_size or min(DEFAULT_VAL_SIZE[dataset], len(data.x_train) // 5),
                             seed)
+    split = dataclasses.replace(split, x_train=to_unit(split.x_train),
+                                x_val=to_unit(split.x_val))
     loaded = time.perf_counter()
     say(f"{data.name}: {len(split.x_train)} train / {len(split.x_val)} validation / "
         f"{len(data.x_test)} test, from {data.source} ({data.verified})")
@@ -148,7 +138,7 @@ def _run(dataset, data_dir, out: Path, seed, do_search, epochs, max_seconds,
         "epochs_run": len(result.history),
         "stopped_by": result.stopped_by,
         "stopped": stopped_sentence(result, config),
-        "blas": blas,
+        "blas": blas.describe(threads),
         "checkpoint": str(ckpt),
         "train_config": config.to_dict(),
         "search": search_summary,

@@ -142,7 +142,7 @@ def test_batch_is_resumable_and_writes_the_overview(grading_data, tmp_path, caps
     assert csv_lines[0].startswith("submission,name,score,max_score,percentage")
     assert [ln.split(",")[0] for ln in csv_lines[1:]] == ["alice", "alice_copy", "bob"]
     html = (out / "index.html").read_text()
-    assert "alice/report.html" in html and "data:image/png;base64," in html
+    assert "alice/report.html" in html and "data:image/svg+xml;base64," in html
     # Identical code is listed as similar; unrelated code is not.
     similar = html.split("Similar code")[1]
     assert "alice_copy" in similar and "bob" not in similar

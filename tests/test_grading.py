@@ -44,8 +44,12 @@ def test_reference_gets_full_marks(reference, out_root):
                 "reference_history", "confusion_matrix", "per_class"):
         assert key in on_disk, key
     assert set(on_disk["parts"]) == {"model", "train", "search", "test", "policy"}
+    t = on_disk["timings"]  # where the time went: one start plus one per fresh-process reload
+    assert t["worker_starts"] >= 4 and t["hook_calls"] > 10
+    assert 0 < t["in_hooks"] <= t["in_calls"] <= t["checks"] <= t["total"]
+    assert on_disk["blas"].endswith(", 1 thread")  # the grading default, said in results
     html = (out / "report.html").read_text()
-    assert "Gradient check" in html and html.count("data:image/png;base64,") >= 4
+    assert "Gradient check" in html and html.count("data:image/svg+xml;base64,") >= 4
     assert not (out / "scratch").exists()
 
 

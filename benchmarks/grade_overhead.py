@@ -1,0 +1,97 @@
+"""Where a grade's time goes: the harness's own overhead per submission, apart from the time
+spent in the submission's code.
+
+Runs ``harness grade reference`` as a user would (a fresh process, so start-up counts), quick
+and full alternately, and splits each wall time from ``results.json``'s timings:
+
+- ``in hooks``: inside the submission's hooks, as its worker reports it (the reference's own
+  training, prediction, ...; a slow submission makes this larger, not the harness);
+- ``worker starts``: starting the sandboxed worker and loading the plugin, times the number of
+  starts (one, plus one per fresh-process reload of a checkpoint);
+- ``harness``: everything else: start-up of the command, loading data, the harness's checks,
+  transfers, the reference overlay and the report.
+
+With ``--before PYTHON`` (an interpreter with an earlier harness installed, e.g. a venv made with
+``pip install git+...@COMMIT``) the same grades run with it too, interleaved, for a before/after
+comparison in one run; figures that earlier version did not record show as "-".
+
+    python benchmarks/grade_overhead.py [--repeats 3] [--data-dir D] [--isolation auto]
+                                        [--before PYTHON]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def grade_once(python: str, quick: bool, data_dir: str | None, isolation: str,
+               report: bool) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [python, "-m", "harness", "grade", "reference", "--out", tmp,
+               "--isolation", isolation]
+        cmd += ["--quick"] if quick else []
+        cmd += ["--data-dir", data_dir] if data_dir else []
+        cmd += [] if report else ["--no-report"]
+        t = time.perf_counter()
+        done = subprocess.run(cmd, cwd=tmp if python != sys.executable else ROOT,
+                              capture_output=True, text=True)
+        wall = time.perf_counter() - t
+        if done.returncode not in (0, 1):
+            sys.exit(f"grading failed ({done.returncode}):\n{done.stderr[-2000:]}")
+        results = json.loads((Path(tmp) / "results.json").read_text())
+    timings = results["timings"]
+    return {"wall": wall, "score": results["score"], **timings}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--data-dir")
+    parser.add_argument("--isolation", default="auto", choices=("auto", "bwrap", "subprocess"))
+    parser.add_argument("--no-report", action="store_true", help="leave out the HTML report")
+    parser.add_argument("--before", metavar="PYTHON",
+                        help="also grade with this interpreter's (earlier) harness, interleaved")
+    args = parser.parse_args()
+    versions = {"now": sys.executable, **({"before": args.before} if args.before else {})}
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
+          f"isolation {args.isolation}; median of {args.repeats} runs, interleaved\n")
+    runs: dict[tuple[str, str], list[dict]] = {
+        (v, m): [] for m in ("quick", "full") for v in versions}
+    for _ in range(args.repeats):
+        for (version, mode), rows in runs.items():
+            rows.append(grade_once(versions[version], mode == "quick", args.data_dir,
+                                   args.isolation, not args.no_report))
+
+    def med(key: str, rows: list[dict]) -> float | None:
+        values = [r[key] for r in rows if key in r]
+        return statistics.median(values) if values else None
+
+    def cell(value: float | None, width: int, fmt: str = ".2f") -> str:
+        return f"{value:{width}{fmt}}" if value is not None else f"{'-':>{width}}"
+
+    print(f"{'':>13} {'wall s':>7} {'in hooks':>9} {'worker starts':>15} {'harness':>8} "
+          f"{'of which: load':>15} {'score':>6}")
+    for (version, mode), rows in runs.items():
+        wall, hooks, start = med("wall", rows), med("in_hooks", rows), med("worker_start", rows)
+        harness = wall - hooks - start if hooks is not None and start is not None else None
+        starts = med("worker_starts", rows)
+        print(f"{version + ' ' + mode:>13} {cell(wall, 7)} {cell(hooks, 9)} "
+              f"{cell(start, 7)} {'(' + format(starts, '.0f') + ' ×)' if starts else '':>7} "
+              f"{cell(harness, 8)} {cell(med('load', rows), 15)} {cell(med('score', rows), 6, '.1f')}")
+    print("\nharness = wall − in hooks − worker starts: command start-up, data, the checks' own "
+          "work, transfers, overlay, report")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
