@@ -53,6 +53,39 @@ def grade_once(python: str, quick: bool, data_dir: str | None, isolation: str,
     return {"wall": wall, "score": results["score"], **timings}
 
 
+def worker_figures(isolation: str, calls: int = 200) -> str:
+    """A worker's first start, a restart (a fresh process for a reload, a second after the
+    previous start, as between checks) and one hook call's round trip, for the reference,
+    with this harness."""
+    import numpy as np
+
+    from harness.sandbox.isolation import choose
+    from harness.sandbox.process import SubmissionProcess
+
+    mode = choose(isolation)
+    with tempfile.TemporaryDirectory() as tmp, \
+            SubmissionProcess(ROOT / "reference", Path(tmp), isolation=mode) as proc:
+        t = time.perf_counter()
+        proc.start()
+        first = time.perf_counter() - t
+        restarts = []
+        for _ in range(5):
+            time.sleep(1.0)  # a check's work between reloads, while the spare gets ready
+            t = time.perf_counter()
+            proc.restart()
+            restarts.append(time.perf_counter() - t)
+        model = proc.call("harness_build_model", input_dim=784, hidden_sizes=[64, 32],
+                          activation="relu", num_classes=10, seed=0, dtype="float32")
+        x = np.zeros((16, 784), np.float32)
+        t = time.perf_counter()
+        for _ in range(calls):
+            proc.call("harness_predict", model=model, x=x)
+        trip = (time.perf_counter() - t) / calls
+    return (f"worker ({mode}): first start {first * 1e3:.0f} ms, restart "
+            f"{statistics.median(restarts) * 1e3:.0f} ms (median of 5, 1 s apart), hook round trip "
+            f"{trip * 1e3:.2f} ms (mean of {calls})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -90,6 +123,7 @@ def main() -> None:
               f"{cell(harness, 8)} {cell(med('load', rows), 15)} {cell(med('score', rows), 6, '.1f')}")
     print("\nharness = wall − in hooks − worker starts: command start-up, data, the checks' own "
           "work, transfers, overlay, report")
+    print(worker_figures(args.isolation))
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
