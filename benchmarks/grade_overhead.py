@@ -118,11 +118,12 @@ def main() -> None:
         wall, hooks, start = med("wall", rows), med("in_hooks", rows), med("worker_start", rows)
         harness = wall - hooks - start if hooks is not None and start is not None else None
         starts = med("worker_starts", rows)
+        count = f"({starts:.0f} ×)" if starts else ""
         print(f"{version + ' ' + mode:>13} {cell(wall, 7)} {cell(hooks, 9)} "
-              f"{cell(start, 7)} {'(' + format(starts, '.0f') + ' ×)' if starts else '':>7} "
-              f"{cell(harness, 8)} {cell(med('load', rows), 15)} {cell(med('score', rows), 6, '.1f')}")
-    print("\nharness = wall − in hooks − worker starts: command start-up, data, the checks' own "
-          "work, transfers, overlay, report")
+              f"{cell(start, 7)} {count:>7} {cell(harness, 8)} "
+              f"{cell(med('load', rows), 15)} {cell(med('score', rows), 6, '.1f')}")
+    print("\nharness = wall − in hooks − worker starts: command start-up, data, the checks' "
+          "own work, transfers, overlay, report")
     print(worker_figures(args.isolation))
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 

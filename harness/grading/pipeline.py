@@ -35,6 +35,10 @@ from . import rubric as rubric_mod
 from .rubric import Rubric, load_rubric
 from .settings import QUICK_SUBSET, grading_settings
 
+PART_OF_HOOK = {hook: part for part, hooks in HOOKS_BY_PART.items() for hook in hooks}
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference"
+
+
 def prepare_report() -> threading.Thread:
     """Import the report's plotting (matplotlib) and warm its renderer in a background thread:
     the checks mostly wait on the worker, so this overlaps them instead of adding a second or
@@ -45,10 +49,6 @@ def prepare_report() -> threading.Thread:
     thread = threading.Thread(target=work, name="report-warm-up", daemon=True)
     thread.start()
     return thread
-
-
-PART_OF_HOOK = {hook: part for part, hooks in HOOKS_BY_PART.items() for hook in hooks}
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference"
 
 
 def resolve_submission(path: str | Path) -> Path:
