@@ -4,7 +4,8 @@ Both train the same 784-512-256-10 ReLU MLP, float32, minibatch SGD with momentu
 on the same 50,000 inputs (random data of Fashion-MNIST's shape: speed does not depend on the
 values). Epochs alternate between the two so that machine noise hits both alike; the figures are
 medians, and the ratio is reference / PyTorch (below 1 means the reference is faster).
-A second figure is the fraction of this machine's float32 GEMM peak that a reference epoch reaches.
+A second figure is the fraction of this machine's float32 GEMM peak that a reference epoch reaches,
+and a third what the same epoch's matrix products reach alone (the ceiling for the rest of a step).
 
     python benchmarks/epoch_speed.py [--epochs 5] [--batch 64 128 256]
 """
@@ -74,6 +75,26 @@ def reference_epoch(model: MLP, opt: SGD, x, y, batch: int, rng) -> float:
     return time.perf_counter() - t
 
 
+def matmul_epoch(model: MLP, x, batch: int) -> float:
+    """The same epoch's matrix products alone (forward, weight gradients, input gradients above
+    the first layer), into preallocated outputs: the ceiling the rest of a step eats into."""
+    W = [model.params[f"W{i}"] for i in range(1, model.num_layers + 1)]
+    acts = [np.empty((batch, w.shape[1]), np.float32) for w in W]
+    back = [np.empty((batch, w.shape[0]), np.float32) for w in W[1:]]
+    grads = [np.empty_like(w) for w in W]
+    xb = np.ascontiguousarray(x[:batch])
+    t = time.perf_counter()
+    for _ in range(N // batch):
+        inputs = [xb, *acts[:-1]]
+        for a, w, out in zip(inputs, W, acts):
+            np.matmul(a, w, out=out)
+        for i in range(len(W) - 1, -1, -1):
+            np.matmul(inputs[i].T, acts[i], out=grads[i])
+            if i:
+                np.matmul(acts[i], W[i].T, out=back[i - 1])
+    return time.perf_counter() - t
+
+
 def torch_setup():
     import torch
     torch.manual_seed(0)
@@ -122,25 +143,27 @@ def main() -> None:
     print(f"float32 GEMM peak (2048^3, best of 7): {peak / 1e9:.0f} GFLOP/s")
     print(f"model {'-'.join(map(str, SIZES))}, {N} samples/epoch, SGD momentum {MOMENTUM}, "
           f"L2 {REG}; median of {args.epochs} epochs each, interleaved\n")
-    print(f"{'batch':>5} {'reference s':>12} {'pytorch s':>10} {'ratio':>6} {'% GEMM peak':>12}")
+    print(f"{'batch':>5} {'reference s':>12} {'pytorch s':>10} {'ratio':>6} {'% GEMM peak':>12} "
+          f"{'matmuls alone':>14}")
     for batch in args.batch:
         model = MLP(SIZES[0], SIZES[1:-1], SIZES[-1], "relu", seed=0)
         opt = SGD(MOMENTUM)
-        ours, theirs = [], []
+        ours, theirs, products = [], [], []
         if torch is not None:
             torch_mod, net, topt = torch_setup()
             gen = torch_mod.Generator().manual_seed(0)
         for _ in range(args.epochs + 1):  # the first epoch of each warms up and is dropped
             ours.append(reference_epoch(model, opt, x, y, batch, rng))
+            products.append(matmul_epoch(model, x, batch))
             if torch is not None:
                 theirs.append(torch_epoch(torch_mod, net, topt, tx, ty, batch, gen))
         ref = statistics.median(ours[1:])
         frac = epoch_flops(batch) / ref / peak
-        if theirs:
-            pt = statistics.median(theirs[1:])
-            print(f"{batch:>5} {ref:>12.3f} {pt:>10.3f} {ref / pt:>6.2f} {frac:>11.0%}")
-        else:
-            print(f"{batch:>5} {ref:>12.3f} {'-':>10} {'-':>6} {frac:>11.0%}")
+        alone = epoch_flops(batch) / statistics.median(products[1:]) / peak
+        pt = statistics.median(theirs[1:]) if theirs else None
+        print(f"{batch:>5} {ref:>12.3f} " + (f"{pt:>10.3f} {ref / pt:>6.2f} " if pt else
+                                             f"{'-':>10} {'-':>6} ")
+              + f"{frac:>11.0%} {alone:>13.0%}")
 
 
 if __name__ == "__main__":
