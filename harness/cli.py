@@ -114,7 +114,8 @@ def _options(args: argparse.Namespace, batch: bool):
     load_grading_checks(rubric, tuple(args.check), tuple(args.no_check), args.quick)
     load_dataset(args.dataset, args.data_dir)
     limits = _limits(args)
-    say(f"harness: BLAS {blas.describe(limits.threads)} per submission")
+    if args.cluster is None:  # a cluster's workers have their own BLAS (results.json says)
+        say(f"harness: BLAS {blas.describe(limits.threads)} per submission")
     return BatchOptions(dataset=args.dataset, data_dir=args.data_dir, rubric_path=args.rubric,
                         quick=args.quick, seed=args.seed, extra_checks=tuple(args.check),
                         disabled_checks=tuple(args.no_check), limits=limits,

@@ -42,7 +42,12 @@ REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference"
 def prepare_report() -> threading.Thread:
     """Import the report's plotting (matplotlib) and warm its renderer in a background thread:
     the checks mostly wait on the worker, so this overlaps them instead of adding a second or
-    two at the end. Join the thread before drawing (matplotlib is not thread-safe)."""
+    two at the end. Join the thread before drawing (matplotlib is not thread-safe).
+
+    Nothing heavier may move to a thread: the thread's drawing makes no multithreaded BLAS
+    call, but training the reference overlay in a thread beside the checks' own matrix
+    products hung inside OpenBLAS (``inner_thread``, measured 2026-11-25); the overlay stays
+    sequential (or prepared ahead by ``run-reference`` and batches)."""
     def work() -> None:
         importlib.import_module("harness.present.plots").warm_up()
 
