@@ -47,7 +47,7 @@ def prepare_report() -> threading.Thread:
     Nothing heavier may move to a thread: the thread's drawing makes no multithreaded BLAS
     call, but training the reference overlay in a thread beside the checks' own matrix
     products hung inside OpenBLAS (``inner_thread``, measured 2026-11-25); the overlay stays
-    sequential (or prepared ahead by ``run-reference`` and batches)."""
+    sequential, or prepared up front as a batch does."""
     def work() -> None:
         importlib.import_module("harness.present.plots").warm_up()
 
