@@ -28,7 +28,7 @@ MAX_FRAME = 256 << 20  # bytes on the wire: larger frames are refused, not alloc
 _HEADER = struct.Struct(">Q")
 _JSON_LENGTH = struct.Struct(">I")
 # numbers, booleans and fixed-width strings: never objects, never structured records
-_DTYPES = re.compile(r"[<>|=]?(b1|[iu][1248]|f(2|4|8|16)|c(8|16|32)|[US]\d{1,6})")
+_DTYPES = re.compile(r"[<>|=]?(b1|[iu][1248]|f(2|4|8|16)|c(8|16|32)|[US][1-9]\d{0,5})")
 _MAX_DIMS = 32
 
 
@@ -120,8 +120,7 @@ def _arrays(data: bytes, offset: int, specs: list) -> list[np.ndarray]:
         raise ValueError(f"its arrays declare {declared} bytes but it holds {len(data) - offset}")
     arrays = []
     for dt, shape, size in checked:
-        arrays.append(np.frombuffer(data, dt, size // dt.itemsize if dt.itemsize else 0,
-                                    offset).reshape(shape).copy())
+        arrays.append(np.frombuffer(data, dt, size // dt.itemsize, offset).reshape(shape).copy())
         offset += size
     return arrays
 
