@@ -94,7 +94,7 @@ class SubmissionProcess:
                             if not any(n.is_relative_to(h) for n in needed))
         self.log_path = self.scratch / "output.log"
         self.default_timeout = self.limits.hook_seconds
-        self.proc: subprocess.Popen | None = None
+        self._worker: _Spawned | None = None  # the worker loaded with the plugin
         self.generation = 0
         self.implemented: list[str] = []
         self.load_error: SubmissionFailure | None = None
@@ -109,6 +109,11 @@ class SubmissionProcess:
         self._worker_pid: int | None = None  # see _locate_worker
         self._spare: _Spawned | None = None  # see _start
         self._adopter: int | None = None
+
+    @property
+    def proc(self) -> subprocess.Popen | None:
+        """The worker process loaded with the plugin (None before a start, or after close)."""
+        return self._worker.proc if self._worker is not None else None
 
     # lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> "SubmissionProcess":
@@ -142,9 +147,9 @@ class SubmissionProcess:
             if spare is not None:
                 spare.stop()
             spare = self._spawn()
-        self.proc, self._to, self._from = spare.proc, spare.to, spare.frm
+        self._worker = spare
         try:
-            wire.send(self._to, wire.encode({"op": "load"}))
+            wire.send(spare.to, wire.encode({"op": "load"}))
         except OSError:
             pass  # it died; receiving says how
         try:
@@ -202,9 +207,9 @@ class SubmissionProcess:
             self._spare = None
 
     def _stop_worker(self) -> None:
-        if self.proc is not None:
-            _Spawned(self.proc, self._to, self._from).stop()
-            self.proc = None
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
 
     def _kill(self) -> None:
         _kill_group(self.proc)
@@ -240,7 +245,7 @@ class SubmissionProcess:
         payload = wire.encode(request, lambda h: h.id)
         deadline = time.monotonic() + (timeout or self.default_timeout)
         try:
-            wire.send(self._to, payload)
+            wire.send(self._worker.to, payload)
         except OSError:
             pass  # the worker died; receiving reports how
         reply = self._receive(deadline, what)
@@ -305,7 +310,7 @@ class SubmissionProcess:
 
     def _receive(self, deadline: float, what: str) -> dict:
         try:
-            frame = wire.receive(self._from, deadline)
+            frame = wire.receive(self._worker.frm, deadline)
             reply = wire.decode(frame, lambda n: Handle(int(n), self.generation))
             if not isinstance(reply, dict):
                 raise wire.ChannelError("reply is not a message")

@@ -14,18 +14,17 @@ import argparse
 import errno
 import importlib.util
 import os
-import sys
 import re
+import sys
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
 PLUGIN_FILE = "harness_plugin.py"
-
-
 SHARED_DIR = "shared"  # in scratch: large input arrays, written once by the harness
 SHARED_NAME = re.compile(r"a\d{1,6}\.npy")
+
 
 def student_traceback(exc: BaseException, submission: Path) -> str:
     """The traceback cut down to the frames in the submission's own files, newest last, each
