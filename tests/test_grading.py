@@ -48,6 +48,9 @@ def test_reference_gets_full_marks(reference, out_root):
     assert t["worker_starts"] >= 4 and t["hook_calls"] > 10
     assert 0 < t["in_hooks"] <= t["in_calls"] <= t["checks"] <= t["total"]
     assert on_disk["blas"].endswith(", 1 thread")  # the grading default, said in results
+    assert len(on_disk["reference_history"]) == len(on_disk["history"])  # the overlay, trained
+    assert on_disk["reference_history_missing"] is None  # beside the checks (a cold cache)
+    assert t["reference_curves_background"] > 0 and t["reference_curves"] < t["total"]
     html = (out / "report.html").read_text()
     assert "Gradient check" in html and html.count("data:image/svg+xml;base64,") >= 4
     assert not (out / "scratch").exists()

@@ -172,8 +172,9 @@ def plan_batch(paths: list[str], out_root: Path, opts: BatchOptions, force: bool
                             opts.extra_checks, opts.limits, opts.isolation,
                             opts.disabled_checks)
     data, _ = grade_data(opts.dataset, opts.data_dir, opts.seed, opts.quick)
-    reference_history(data, grading_settings(opts.dataset, rubric, opts.quick, opts.limits,
-                                             len(data.x_train), data.input_dim))
+    settings = grading_settings(opts.dataset, rubric, opts.quick, opts.limits,
+                                len(data.x_train), data.input_dim)
+    reference_history(data, settings.train_config, settings.train_budget["epochs"])
     names = _out_names(subs)
     todo, rows = [], {}
     for sub, name in zip(subs, names):

@@ -30,7 +30,7 @@ from harness.sandbox.process import SubmissionFailure, SubmissionProcess
 from . import declarations, record, results
 from .context import Context, GradeData
 from .fingerprint import submission_fingerprint
-from .reference_curves import reference_history
+from . import reference_curves
 from . import rubric as rubric_mod
 from .rubric import Rubric, load_rubric
 from .settings import QUICK_SUBSET, grading_settings
@@ -46,8 +46,8 @@ def prepare_report() -> threading.Thread:
 
     Nothing heavier may move to a thread: the thread's drawing makes no multithreaded BLAS
     call, but training the reference overlay in a thread beside the checks' own matrix
-    products hung inside OpenBLAS (``inner_thread``, measured 2026-11-25); the overlay stays
-    sequential, or prepared up front as a batch does."""
+    products hung inside OpenBLAS (``inner_thread``, measured 2026-11-25); the overlay trains
+    in a process of its own (:mod:`.reference_curves`)."""
     def work() -> None:
         importlib.import_module("harness.present.plots").warm_up()
 
@@ -207,6 +207,10 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
                                 data.input_dim)
     checks = load_grading_checks(rubric, extra_checks, disabled_checks, quick)
     warming = prepare_report() if report else None
+    curves = reference_curves.start(
+        data, settings.train_config, settings.train_budget["epochs"],
+        {"dataset": dataset, "data_dir": data_dir, "seed": seed, "quick": quick},
+        limits.threads)
     scratch = Path(tempfile.mkdtemp(prefix=f"harness-{sub.name}-", dir=scratch_root))
     loaded = time.perf_counter()
     try:
@@ -216,12 +220,14 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
             outcomes = run_checks(ctx, checks, rubric, progress)
             output_tail = proc.output_tail()
             output_by_hook = proc.output_by_hook()
+        checked = time.perf_counter()
+        artifacts: Artifacts = ctx.artifacts
+        overlay, overlay_info = curves.history(settings.train_timeout) \
+            if artifacts.get(TrainedRun) else (None, {})
     finally:
+        curves.stop()
         shutil.rmtree(scratch, ignore_errors=True)
-    checked = time.perf_counter()
 
-    artifacts: Artifacts = ctx.artifacts
-    overlay = reference_history(data, settings) if artifacts.get(TrainedRun) else None
     run = {"isolation": isolation, "limits": limits.to_dict(),
            "blas": blas.describe(limits.threads),
            "submission_files_left_out": proc.copy_left_out or [],
@@ -232,7 +238,9 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
            "timings": {"load": round(loaded - started, 3), "checks": round(checked - loaded, 3),
                        "reference_curves": round(time.perf_counter() - checked, 3),
                        "total": round(time.perf_counter() - started, 3),
-                       **{k: round(v, 3) for k, v in proc.timing.items()}}}
+                       **{k: round(v, 3) for k, v in proc.timing.items()},
+                       **{k: round(v, 3) for k, v in overlay_info.get("timings", {}).items()}},
+           "reference_history_missing": overlay_info.get("problem")}
     res = results.assemble(sub, data, rubric, settings, outcomes, ctx.decl, proc.implemented,
                            proc.load_error, output_tail, artifacts, overlay, run)
     record.write(out, res, results.arrays(artifacts))

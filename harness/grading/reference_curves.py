@@ -1,50 +1,172 @@
 """The reference's training curves under the same grading budget, for the report's overlay.
 
-The reference is our own, trusted code, so it runs in the harness process. Curves are cached in
-the user cache, keyed by everything that shapes them: the data, the configuration and the number
-of epochs. The run is never cut short by a clock, so a cached curve never depends on the load.
+The reference is our own, trusted code, so it runs outside any sandbox. Curves are cached in the
+user cache, keyed by everything that shapes them: the data, the configuration and the number of
+epochs. A run is never cut short by a clock and only a finished run is written (atomically), so
+a cached curve never depends on the load.
+
+On a cold cache a single grade trains the curves in a background process (:func:`start`) while
+its checks run, so they are off the grade's critical path; the grade waits only for what is left
+when the report needs them (:meth:`Background.history`). A process rather than a thread: training
+in a thread beside the checks' matrix products hung inside OpenBLAS (``inner_thread``, measured
+2026-11-25). A batch trains the curves once, up front and in view (:func:`reference_history`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 import tempfile
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import __version__
 from harness.data.locate import cache_root
 from harness.present.progress import say
 
-from .context import GradeData, Settings
+from .context import GradeData
 
 
-def reference_history(data: GradeData, settings: Settings) -> list[dict]:
-    from reference.train import TrainConfig, train
-
+def curve_path(data: GradeData, train_config: dict, epochs: int) -> Path:
+    """Where the curves of ``train_config`` trained ``epochs`` epochs on ``data`` are cached."""
     content = hashlib.sha1(data.y_train.tobytes() + data.x_val[:256].tobytes()).hexdigest()
     key_src = json.dumps([__version__, data.name, content, len(data.x_train), len(data.x_val),
-                          settings.train_config, settings.train_budget["epochs"]],
-                         sort_keys=True)
-    path = cache_root() / "reference-curves" / f"{hashlib.sha1(key_src.encode()).hexdigest()}.json"
+                          train_config, epochs], sort_keys=True)
+    return cache_root() / "reference-curves" / f"{hashlib.sha1(key_src.encode()).hexdigest()}.json"
+
+
+def cached(path: Path) -> list[dict] | None:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
-        pass
-    c, b = settings.train_config, settings.train_budget
-    say(f"harness: training the reference for the report's comparison curves ({b['epochs']} "
-        "epochs, once per dataset and budget; cached after this)")
+        return None
+
+
+def train_and_cache(data: GradeData, train_config: dict, epochs: int, path: Path) -> list[dict]:
+    """Train the reference to the end of its budget and cache its history at ``path``."""
+    from reference.train import TrainConfig, train
+
+    c = train_config
     config = TrainConfig(hidden_sizes=tuple(c["hidden_sizes"]), activation=c["activation"],
                          lr=c["lr"], lr_decay=c["lr_decay"], decay_rate=c["decay_rate"],
                          step_every=c["step_every"], momentum=c["momentum"],
                          batch_size=c["batch_size"], reg=c["reg"], seed=c["seed"],
-                         epochs=b["epochs"], max_seconds=None)
+                         epochs=epochs, max_seconds=None)
     with tempfile.TemporaryDirectory() as tmp:
         result = train(data.x_train, data.y_train, data.x_val, data.y_val,
                        data.num_classes, config, Path(tmp) / "ref.npz")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result.history))
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(json.dumps(result.history))
+        partial.replace(path)
     except OSError:
         pass
     return result.history
+
+
+def reference_history(data: GradeData, train_config: dict, epochs: int) -> list[dict]:
+    """The curves, from the cache or trained here and now (saying so)."""
+    path = curve_path(data, train_config, epochs)
+    history = cached(path)
+    if history is None:
+        say(f"harness: training the reference for the report's comparison curves ({epochs} "
+            "epochs, once per dataset and budget; cached after this)")
+        history = train_and_cache(data, train_config, epochs, path)
+    return history
+
+
+@dataclass
+class Background:
+    """Curves being trained by a background process (``process`` None: they were cached)."""
+
+    path: Path
+    process: subprocess.Popen | None = None
+    started: float = field(default_factory=time.perf_counter)
+    errors: object = None  # the process's stderr, a temporary file
+
+    def history(self, timeout: float) -> tuple[list[dict] | None, dict]:
+        """The curves, waiting up to ``timeout`` seconds for the background run if it is still
+        going (killed after that: nothing cached), and what happened: ``timings`` to add to
+        the grade's, and ``problem``, why there are no curves, if there are none."""
+        if self.process is None:
+            history = cached(self.path)
+            return history, {"problem": None if history else "the cached curves are unreadable"}
+        waited = time.perf_counter()
+        if self.process.poll() is None:
+            say(f"harness: waiting for the reference's comparison curves (training in the "
+                f"background for {time.perf_counter() - self.started:.0f} s so far)")
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            code = None
+        info = {"timings": {"reference_curves_background": time.perf_counter() - self.started,
+                            "reference_curves_wait": time.perf_counter() - waited}}
+        history = cached(self.path) if code == 0 else None
+        if code is None:
+            info["problem"] = f"training them took over {timeout:.0f} s and was stopped"
+        elif history is None:
+            self.errors.seek(0)
+            tail = self.errors.read().decode(errors="replace").strip().splitlines()[-1:]
+            info["problem"] = f"training them failed (exit code {code}) {' '.join(tail)}"
+        self.errors.close()
+        return history, info
+
+    def stop(self) -> None:
+        """Kill the background run if it is still going (a grade that needed no curves, or
+        that failed): nothing is cached, no process outlives the grade."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if self.errors is not None:
+            self.errors.close()
+
+
+def start(data: GradeData, train_config: dict, epochs: int, how_to_load: dict,
+          threads: int) -> Background:
+    """Start training the curves in a background process unless they are cached.
+    ``how_to_load``: the :func:`harness.grading.pipeline.grade_data` arguments that gave
+    ``data``; the process loads the data itself (nothing large through a pipe) and trains with
+    ``threads`` BLAS threads."""
+    path = curve_path(data, train_config, epochs)
+    if cached(path) is not None:
+        return Background(path)
+    say(f"harness: training the reference's comparison curves in the background ({epochs} "
+        "epochs, once per dataset and budget)")
+    job = {"load": how_to_load, "train_config": train_config, "epochs": epochs,
+           "path": str(path)}
+    env = {**os.environ, **{v: str(threads) for v in (
+        "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
+    errors = tempfile.TemporaryFile()
+    process = subprocess.Popen([sys.executable, "-m", __name__, json.dumps(job)], env=env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=errors)
+    return Background(path, process, errors=errors)
+
+
+def main(argv: list[str]) -> int:
+    """The background process: load the data as the grade did, train, cache."""
+    from .pipeline import grade_data
+
+    job = json.loads(argv[0])
+    data, _ = grade_data(**job["load"])
+    path = curve_path(data, job["train_config"], job["epochs"])
+    if str(path) != job["path"]:
+        print("harness: the background process loaded different data than the grade",
+              file=sys.stderr)
+        return 3
+    train_and_cache(data, job["train_config"], job["epochs"], path)
+    if cached(path) is None:
+        print(f"harness: could not write the curves to {path}", file=sys.stderr)
+        return 4
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

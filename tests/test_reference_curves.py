@@ -1,0 +1,56 @@
+"""The report's reference curves: trained once per (data, configuration, budget) in a background
+process beside the checks, cached only when the run finished."""
+
+import json
+
+import pytest
+
+from harness.grading import reference_curves
+from harness.grading.pipeline import grade_data
+from harness.grading.settings import _TRAIN
+
+CONFIG = {**_TRAIN["fashion-mnist"], "hidden_sizes": [16, 8]}
+
+
+def _start(data_dir, epochs=2):
+    how = {"dataset": "fashion-mnist", "data_dir": str(data_dir), "seed": 0, "quick": False}
+    data, _ = grade_data(**how)
+    return data, reference_curves.start(data, CONFIG, epochs, how, threads=1)
+
+
+def test_a_cold_cache_trains_in_the_background_and_caches_the_finished_run(data_dir):
+    data, job = _start(data_dir)
+    assert job.process is not None and job.process.poll() is None  # running beside the caller
+    history, info = job.history(timeout=120)
+    assert [r["epoch"] for r in history] == [1, 2] and info.get("problem") is None
+    assert info["timings"]["reference_curves_background"] > 0
+    path = reference_curves.curve_path(data, CONFIG, 2)
+    assert json.loads(path.read_text()) == history
+    _, again = _start(data_dir)  # cached now: no second process
+    assert again.process is None and again.history(timeout=1)[0] == history
+
+
+def test_a_run_cut_short_is_never_cached(data_dir):
+    data, job = _start(data_dir, epochs=50)
+    history, info = job.history(timeout=0.2)
+    assert history is None and "was stopped" in info["problem"]
+    assert job.process.returncode is not None  # killed, not left running
+    path = reference_curves.curve_path(data, CONFIG, 50)
+    assert not path.exists() and not list(path.parent.glob(f".{path.name}.*"))
+
+
+@pytest.mark.filterwarnings("ignore:could not cache parsed")
+def test_a_failed_run_says_why(data_dir, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("HARNESS_CACHE", str(blocker))  # nowhere to write the curves
+    _, job = _start(data_dir)
+    history, info = job.history(timeout=120)
+    assert history is None
+    assert "failed (exit code 4)" in info["problem"] and "could not write" in info["problem"]
+
+
+def test_stop_leaves_no_process_behind(data_dir):
+    _, job = _start(data_dir, epochs=50)
+    job.stop()
+    assert job.process.poll() is not None
