@@ -36,7 +36,7 @@ def real_fashion_mnist() -> Path:
 @pytest.fixture(scope="session")
 def grading_data(tmp_path_factory) -> Path:
     """A generated Fashion-MNIST big enough for grading to mean something, made once."""
-    return write_fashion_mnist(tmp_path_factory.mktemp("grading-data"), n_train=1000,
+    return write_fashion_mnist(tmp_path_factory.mktemp("grading-data"), n_train=2000,
                                n_test=300)
 
 

@@ -1,7 +1,10 @@
 """Grading budgets: the full grade and the quick self-check, per dataset.
 
-Full: 12 epochs of plain SGD on the whole training split (the reference needs ≈ 5 s on
-Fashion-MNIST). Quick: a small subset and a few epochs, so the whole self-check takes seconds.
+Full: plain SGD on the whole training split; on Fashion-MNIST 8 epochs of a 128-64 network,
+which the reference trains in ≈ 5 s on one core to ≈ 0.878 test accuracy (seeds 0/1/2: 0.8776,
+0.8794, 0.8758; 256-128 for 12 epochs took 2.8× as long for 0.885, measured 2026-11-30), and
+on CIFAR-10 15 epochs of 512-256. Quick: a small subset and a few epochs, so the whole
+self-check takes seconds.
 
 Budgets are epochs, so a grade does not depend on the machine's load. Wall-time limits are only
 a safety net against endless loops: generous (room for an honest loop
@@ -22,7 +25,7 @@ from .context import Settings
 from .rubric import Rubric
 
 _TRAIN = {
-    "fashion-mnist": {"hidden_sizes": [256, 128], "activation": "relu", "lr": 0.1,
+    "fashion-mnist": {"hidden_sizes": [128, 64], "activation": "relu", "lr": 0.1,
                       "lr_decay": "exponential", "decay_rate": 0.9, "step_every": 5,
                       "momentum": 0.0, "batch_size": 128, "reg": 1e-4, "seed": 0},
     "cifar10": {"hidden_sizes": [512, 256], "activation": "relu", "lr": 0.02,
@@ -64,7 +67,7 @@ def grading_settings(dataset: str, rubric: Rubric, quick: bool, limits: Limits |
     if quick:
         train_config, epochs = small, 3
     else:
-        train_config, epochs = train, 12 if dataset == "fashion-mnist" else 15
+        train_config, epochs = train, 8 if dataset == "fashion-mnist" else 15
     sizes = [input_dim, *train_config["hidden_sizes"], 10]
     train_wall = limits.train_seconds or training_wall_limit(n_train, sizes, epochs)
     # max_seconds is advice for loops that watch the clock; the harness enforces train_wall
