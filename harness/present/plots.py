@@ -95,31 +95,38 @@ def score_histograms(rows: Sequence[dict]) -> plt.Figure:
 
 
 def weight_grid(w1: np.ndarray, image_shape: tuple[int, ...], max_units: int = 64) -> plt.Figure:
-    """The first layer's incoming weights, one image per hidden unit.
+    """The first layer's incoming weights, one image per hidden unit, tiled into one picture.
 
     ``w1`` is ``(D, H)``; ``image_shape`` is ``(28, 28)`` (grey) or ``(3, 32, 32)`` (colour,
-    channels first as in the CIFAR-10 files). Each image is scaled to its own range.
+    channels first as in the CIFAR-10 files). Each image is scaled to its own range. One image
+    in one axes: a grid of 64 axes took a second to draw.
     """
     units = min(w1.shape[1], max_units)
     cols = int(np.ceil(np.sqrt(units)))
     rows = int(np.ceil(units / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 0.9))
-    for i, ax in enumerate(np.atleast_1d(axes).ravel()):
-        ax.axis("off")
-        if i >= units:
-            continue
-        w = w1[:, i].reshape(image_shape)
-        w = (w - w.min()) / (np.ptp(w) or 1.0)
-        if len(image_shape) == 3:
-            ax.imshow(np.transpose(w, (1, 2, 0)))
-        else:
-            ax.imshow(w, cmap="gray")
-    fig.subplots_adjust(wspace=0.05, hspace=0.05, left=0.01, right=0.99, top=0.99, bottom=0.01)
+    tiles = w1[:, :units].T.reshape(units, *image_shape).astype(np.float64)
+    if len(image_shape) == 3:
+        tiles = tiles.transpose(0, 2, 3, 1)  # (units, H, W, channels)
+    pixels = tuple(range(1, tiles.ndim))
+    low = tiles.min(axis=pixels, keepdims=True)
+    span = np.ptp(tiles, axis=pixels, keepdims=True)
+    tiles = (tiles - low) / np.where(span > 0, span, 1.0)
+    h, w = tiles.shape[1:3]
+    mosaic = np.ones((rows * (h + 1) - 1, cols * (w + 1) - 1, *tiles.shape[3:]))  # white gaps
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, cols)
+        mosaic[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = tile
+    fig, ax = plt.subplots(figsize=(cols * 0.9, rows * 0.9))
+    ax.imshow(mosaic, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.axis("off")
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.99, bottom=0.01)
     return fig
 
 
 def confusion(matrix: np.ndarray, classes: Sequence[str]) -> plt.Figure:
-    fig, ax = plt.subplots(figsize=(6.4, 5.4), layout="constrained")
+    """Counts of true × predicted classes. Fixed margins, room for the ten class names: a
+    constrained layout drew the figure twice."""
+    fig, ax = plt.subplots(figsize=(6.4, 5.4))
     im = ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(classes)), classes, fontsize=8)
@@ -129,6 +136,7 @@ def confusion(matrix: np.ndarray, classes: Sequence[str]) -> plt.Figure:
         ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
                 color="white" if v > threshold else "black")
     fig.colorbar(im, ax=ax, shrink=0.8)
+    fig.subplots_adjust(left=0.17, bottom=0.2, right=0.98, top=0.97)
     return fig
 
 
