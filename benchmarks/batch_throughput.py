@@ -93,7 +93,7 @@ def main() -> None:
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
 
     # --- isolation overhead -------------------------------------------------------------
-    data, _ = grade_data("fashion-mnist", args.data_dir, 0, quick=False)
+    data = grade_data("fashion-mnist", args.data_dir, 0, quick=False)
     print(f"data: {data.name}, {len(data.x_train)} training images ({data.verified})")
     settings = grading_settings("fashion-mnist", load_rubric(), quick=False,
                                 n_train=len(data.x_train))

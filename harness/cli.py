@@ -105,14 +105,14 @@ def _limits(args: argparse.Namespace):
 
 def _options(args: argparse.Namespace, batch: bool):
     from .batch.local import BatchOptions
-    from .data import load_dataset
+    from .data import find_dataset
     from .grading.pipeline import load_grading_checks
     from .grading.rubric import load_rubric
 
     # A user's mistake is said here, once, before anything is graded.
     rubric = load_rubric(args.rubric)
     load_grading_checks(rubric, tuple(args.check), tuple(args.no_check), args.quick)
-    load_dataset(args.dataset, args.data_dir)
+    find_dataset(args.dataset, args.data_dir)
     limits = _limits(args)
     if args.cluster is None:  # a cluster's workers have their own BLAS (results.json says)
         say(f"harness: BLAS {blas.describe(limits.threads)} per submission")

@@ -80,9 +80,7 @@ def _run(dataset, data_dir, out: Path, seed, do_search, epochs, max_seconds,
     data = load_dataset(dataset, data_dir)
     split = train_val_split(data.x_train, data.y_train,
                             val_size or min(DEFAULT_VAL_SIZE[dataset], len(data.x_train) // 5),
-                            seed)
-    split = dataclasses.replace(split, x_train=to_unit(split.x_train),
-                                x_val=to_unit(split.x_val))
+                            seed).scaled()
     loaded = time.perf_counter()
     say(f"{data.name}: {len(split.x_train)} train / {len(split.x_val)} validation / "
         f"{len(data.x_test)} test, from {data.source} ({data.verified})")

@@ -14,7 +14,7 @@ CONFIG = {**_TRAIN["fashion-mnist"], "hidden_sizes": [16, 8]}
 
 def _start(data_dir, epochs=2):
     how = {"dataset": "fashion-mnist", "data_dir": str(data_dir), "seed": 0, "quick": False}
-    data, _ = grade_data(**how)
+    data = grade_data(**how)
     return data, reference_curves.start(data, CONFIG, epochs, how, threads=1)
 
 

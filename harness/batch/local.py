@@ -10,7 +10,9 @@ where it stopped.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
+import sys
 import tempfile
 import time
 import traceback
@@ -91,6 +93,9 @@ def _grade_child(sub: Path, out: Path, hide: tuple[Path, ...], opts: BatchOption
     except BaseException as exc:
         res = error_result(sub, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=5))
         record.write_json(out / "results.json", res)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # all written and closed: skip the interpreter's teardown (≈ 0.1 s)
 
 
 @dataclass
@@ -171,7 +176,7 @@ def plan_batch(paths: list[str], out_root: Path, opts: BatchOptions, force: bool
     options = grade_options(opts.dataset, opts.data_dir, opts.quick, opts.seed,
                             opts.extra_checks, opts.limits, opts.isolation,
                             opts.disabled_checks)
-    data, _ = grade_data(opts.dataset, opts.data_dir, opts.seed, opts.quick)
+    data = grade_data(opts.dataset, opts.data_dir, opts.seed, opts.quick)
     settings = grading_settings(opts.dataset, rubric, opts.quick, opts.limits,
                                 len(data.x_train), data.input_dim)
     reference_history(data, settings.train_config, settings.train_budget["epochs"])

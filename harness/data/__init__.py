@@ -23,49 +23,41 @@ DEFAULT_VAL_SIZE = {fashion_mnist.NAME: 10000, cifar10.NAME: 5000}
 
 __all__ = [
     "DATASETS", "DEFAULT_VAL_SIZE", "DataError", "Dataset", "Split",
-    "load_dataset", "to_unit", "train_val_split",
+    "find_dataset", "load_dataset", "to_unit", "train_val_split",
 ]
+
+
+def find_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """Where dataset ``name`` would be read from (Fashion-MNIST: the directory of its four files;
+    CIFAR-10: its batches directory or tarball), without reading it; or raise
+    :class:`DataError` saying where it looked and what to do."""
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    module = fashion_mnist if name == fashion_mnist.NAME else cifar10
+    tried = []
+    for origin, directory in candidate_dirs(name, data_dir):
+        if name == fashion_mnist.NAME:
+            source = directory if fashion_mnist.find_files(directory) is not None else None
+        else:
+            source = cifar10.find_source(directory)
+        if source is not None:
+            return source
+        tried.append(f"  {directory} ({origin}): {module.missing_in(directory)}")
+    raise DataError(f"{module.TITLE} not found. Looked in:\n" + "\n".join(tried) + "\n"
+                    + module.HOW_TO_GET)
 
 
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Dataset:
     """Load dataset ``name``, or raise :class:`DataError` saying where it looked and what to do."""
+    source = find_dataset(name, data_dir)
     if name == fashion_mnist.NAME:
-        return _load_fashion_mnist(data_dir)
-    if name == cifar10.NAME:
-        return _load_cifar10(data_dir)
-    raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
-
-
-def _not_found(title: str, tried: list[str], how_to_get: str) -> DataError:
-    return DataError(f"{title} not found. Looked in:\n" + "\n".join(tried) + "\n" + how_to_get)
-
-
-def _load_fashion_mnist(data_dir) -> Dataset:
-    tried = []
-    for origin, directory in candidate_dirs(fashion_mnist.NAME, data_dir):
-        files = fashion_mnist.find_files(directory)
-        if files is None:
-            tried.append(f"  {directory} ({origin}): {fashion_mnist.missing_in(directory)}")
-            continue
-        ordered = [files[k] for k in fashion_mnist.FILES]
-        arrays, meta = load_or_build(fashion_mnist.NAME, ordered,
+        files = fashion_mnist.find_files(source)
+        arrays, meta = load_or_build(name, [files[k] for k in fashion_mnist.FILES],
                                      lambda: fashion_mnist.parse(files))
-        return Dataset(fashion_mnist.NAME, arrays["x_train"], arrays["y_train"],
-                       arrays["x_test"], arrays["y_test"], (28, 28), fashion_mnist.CLASSES,
-                       directory, meta["verified"])
-    raise _not_found("Fashion-MNIST", tried, fashion_mnist.HOW_TO_GET)
-
-
-def _load_cifar10(data_dir) -> Dataset:
-    tried = []
-    for origin, directory in candidate_dirs(cifar10.NAME, data_dir):
-        source = cifar10.find_source(directory)
-        if source is None:
-            tried.append(f"  {directory} ({origin}): {cifar10.missing_in(directory)}")
-            continue
-        arrays, meta = load_or_build(cifar10.NAME, cifar10.source_files(source),
+        shape, classes = (28, 28), fashion_mnist.CLASSES
+    else:
+        arrays, meta = load_or_build(name, cifar10.source_files(source),
                                      lambda: cifar10.parse(source))
-        return Dataset(cifar10.NAME, arrays["x_train"], arrays["y_train"], arrays["x_test"],
-                       arrays["y_test"], cifar10.IMAGE_SHAPE, cifar10.CLASSES,
-                       Path(source), meta["verified"])
-    raise _not_found("CIFAR-10", tried, cifar10.HOW_TO_GET)
+        shape, classes = cifar10.IMAGE_SHAPE, cifar10.CLASSES
+    return Dataset(name, arrays["x_train"], arrays["y_train"], arrays["x_test"],
+                   arrays["y_test"], shape, classes, source, meta["verified"])

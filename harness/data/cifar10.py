@@ -17,6 +17,7 @@ import numpy as np
 from .errors import DataError
 
 NAME = "cifar10"
+TITLE = "CIFAR-10"
 CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer",
     "dog", "frog", "horse", "ship", "truck",

@@ -13,6 +13,7 @@ from .errors import DataError
 from .idx import parse_idx
 
 NAME = "fashion-mnist"
+TITLE = "Fashion-MNIST"
 CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",

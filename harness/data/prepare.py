@@ -25,13 +25,24 @@ class Split:
         """``(x_train, y_train, x_val, y_val)``, the order training functions take them in."""
         return self.x_train, self.y_train, self.x_val, self.y_val
 
+    def scaled(self, dtype: np.dtype | type = np.float32) -> "Split":
+        """The same split, inputs scaled to [0, 1] (:func:`to_unit`). Split uint8 pixels first
+        and scale after: a quarter of the bytes to copy."""
+        return Split(to_unit(self.x_train, dtype), self.y_train, to_unit(self.x_val, dtype),
+                     self.y_val)
 
-def train_val_split(x: np.ndarray, y: np.ndarray, val_size: int, seed: int = 0) -> Split:
-    """A seeded random split: the same ``seed`` gives the same split on every machine."""
+
+def train_val_split(x: np.ndarray, y: np.ndarray, val_size: int, seed: int = 0,
+                    subset: tuple[int, int] | None = None) -> Split:
+    """A seeded random split: the same ``seed`` gives the same split on every machine.
+    ``subset``: keep only the first ``(n_train, n_val)`` images of each part (a quick grade's),
+    chosen before anything is copied."""
     if not 0 < val_size < len(x):
         raise ValueError(f"val_size must be between 1 and {len(x) - 1}, got {val_size}")
     order = np.random.default_rng(seed).permutation(len(x))
     val, train = np.sort(order[:val_size]), np.sort(order[val_size:])
+    if subset is not None:
+        train, val = train[:subset[0]], val[:subset[1]]
     return Split(x[train], y[train], x[val], y[val])
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 from harness import blas
 from harness.checks import Check, Outcome, load_checks
 from harness.checks.artifacts import Artifacts, TrainedRun, UndeclaredArtifact
-from harness.data import DATASETS, DEFAULT_VAL_SIZE, load_dataset, locate, to_unit, train_val_split
+from harness.data import (DATASETS, DEFAULT_VAL_SIZE, find_dataset, load_dataset, locate,
+                          to_unit, train_val_split)
 from harness.files import default_out
 from harness.hookspecs import HOOKS_BY_PART
 from harness.sandbox.isolation import SUBPROCESS_CAVEAT, Limits, choose
@@ -64,20 +65,15 @@ def resolve_submission(path: str | Path) -> Path:
     return p.resolve()
 
 
-def grade_data(dataset: str, data_dir: str | None, seed: int,
-               quick: bool) -> tuple[GradeData, Path]:
-    """The data for grading, and the directory it was read from (hidden from submissions)."""
+def grade_data(dataset: str, data_dir: str | None, seed: int, quick: bool) -> GradeData:
+    """The data for grading: the training split (a subset when ``quick``), validation and test,
+    scaled to [0, 1]."""
     d = load_dataset(dataset, data_dir)
     val = min(DEFAULT_VAL_SIZE[dataset], len(d.x_train) // 5)
-    split = train_val_split(d.x_train, d.y_train, val, seed)  # on the uint8 pixels: 4× less
-    x_train, y_train, x_val, y_val = split.x_train, split.y_train, split.x_val, split.y_val
-    if quick:
-        n_train, n_val = QUICK_SUBSET
-        x_train, y_train, x_val, y_val = x_train[:n_train], y_train[:n_train], \
-            x_val[:n_val], y_val[:n_val]
-    source = d.source if d.source.is_dir() else d.source.parent
-    return GradeData(d.name, to_unit(x_train), y_train, to_unit(x_val), y_val,
-                     to_unit(d.x_test), d.y_test, d.classes, d.image_shape, d.verified), source
+    split = train_val_split(d.x_train, d.y_train, val, seed,
+                            subset=QUICK_SUBSET if quick else None).scaled()
+    return GradeData(d.name, *split.arrays, to_unit(d.x_test), d.y_test, d.classes,
+                     d.image_shape, d.verified)
 
 
 def grade_options(dataset, data_dir, quick, seed, extra_checks, limits, isolation,
@@ -202,20 +198,24 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
     if isolation == "subprocess" and not hide:  # a batch said so once, for the whole class
         say(f"harness: warning: {SUBPROCESS_CAVEAT}")
     rubric = load_rubric(rubric_path)
-    data, data_source = grade_data(dataset, data_dir, seed, quick)
-    settings = grading_settings(dataset, rubric, quick, limits, len(data.x_train),
-                                data.input_dim)
     checks = load_grading_checks(rubric, extra_checks, disabled_checks, quick)
-    warming = prepare_report() if report else None
-    curves = reference_curves.start(
-        data, settings.train_config, settings.train_budget["epochs"],
-        {"dataset": dataset, "data_dir": data_dir, "seed": seed, "quick": quick},
-        limits.threads)
+    source = find_dataset(dataset, data_dir)
+    hidden = hidden_paths(source if source.is_dir() else source.parent, out, hide)
     scratch = Path(tempfile.mkdtemp(prefix=f"harness-{sub.name}-", dir=scratch_root))
-    loaded = time.perf_counter()
+    curves = None
     try:
-        with SubmissionProcess(sub, scratch, limits, isolation,
-                               hidden_paths(data_source, out, hide)) as proc:
+        with SubmissionProcess(sub, scratch, limits, isolation, hidden) as proc:
+            if sub.is_dir():
+                proc.boot()  # the worker starts up while the data loads
+            data = grade_data(dataset, data_dir, seed, quick)
+            settings = grading_settings(dataset, rubric, quick, limits, len(data.x_train),
+                                        data.input_dim)
+            warming = prepare_report() if report else None
+            curves = reference_curves.start(
+                data, settings.train_config, settings.train_budget["epochs"],
+                {"dataset": dataset, "data_dir": data_dir, "seed": seed, "quick": quick},
+                limits.threads)
+            loaded = time.perf_counter()
             ctx = Context(proc, data, settings, rubric, scratch, artifacts=Artifacts())
             outcomes = run_checks(ctx, checks, rubric, progress)
             output_tail = proc.output_tail()
@@ -225,7 +225,8 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
         overlay, overlay_info = curves.history(settings.train_timeout) \
             if artifacts.get(TrainedRun) else (None, {})
     finally:
-        curves.stop()
+        if curves is not None:
+            curves.stop()
         shutil.rmtree(scratch, ignore_errors=True)
 
     run = {"isolation": isolation, "limits": limits.to_dict(),

@@ -155,7 +155,7 @@ def main(argv: list[str]) -> int:
     from .pipeline import grade_data
 
     job = json.loads(argv[0])
-    data, _ = grade_data(**job["load"])
+    data = grade_data(**job["load"])
     path = curve_path(data, job["train_config"], job["epochs"])
     if str(path) != job["path"]:
         print("harness: the background process loaded different data than the grade",

@@ -122,6 +122,13 @@ class SubmissionProcess:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def boot(self) -> None:
+        """Start a worker that waits for the plugin, without waiting for it: Python, NumPy and
+        the sandbox take a few hundred milliseconds, which overlap whatever the caller prepares
+        before :meth:`start` (loading the data, say)."""
+        if self._spare is None:
+            self._spare = self._spawn()
+
     def start(self) -> None:
         """Start a worker and load the plugin. Never raises for the submission's sake: a plugin
         that fails to load (or hangs, or kills its process while loading) sets ``load_error``."""
