@@ -5,6 +5,8 @@ submission's result is identical to its solo run."""
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -164,9 +166,9 @@ def test_an_interrupted_batch_keeps_what_it_finished(grading_data, tmp_path):
 
 
 def test_python_dash_m_batch_runs(grading_data, tmp_path):
-    """Batch children are spawned: ``python -m harness`` must not re-run itself in them."""
-    import subprocess
-    import sys
+    """A batch from ``python -m harness`` grades every child once (a spawned child re-imports
+    the main module, which must not run the command again; the command line itself forks,
+    see ``start_method``)."""
     cls = tmp_path / "class"
     shutil.copytree(ROOT / "submissions" / "bob", cls / "bob")
     (cls / "empty").mkdir()  # no plugin file: graded as such, not skipped
@@ -211,7 +213,7 @@ def _around_python_class(tmp_path: Path, grading_data: Path) -> tuple[Path, Path
 
 
 @pytest.mark.parametrize("isolation", ["subprocess", "bwrap"])
-def test_code_that_goes_around_python(isolation, grading_data, tmp_path, monkeypatch):
+def test_code_that_goes_around_python(isolation, grading_data, tmp_path):
     """Under bwrap, libc reads of the test labels, a sibling, another grade's scratch,
     /etc/shadow, and the grader's secrets in its parent's environment and memory or its working
     directory all fail, and killing the
@@ -221,12 +223,19 @@ def test_code_that_goes_around_python(isolation, grading_data, tmp_path, monkeyp
     from harness.batch.local import grade_supervised
     if isolation == "bwrap" and not bwrap_works():
         pytest.skip("bubblewrap is not installed or cannot create namespaces here")
-    monkeypatch.setenv("GRADER_SECRET_TOKEN", "do-not-leak")
     cls, other_scratch = _around_python_class(tmp_path, grading_data)
     try:
+        # the reader graded as a grader runs the command: with a secret in its environment
+        subprocess.run([sys.executable, "-m", "harness", "grade", str(cls / "libc_reader"),
+                        "--out", str(tmp_path / "r"), "--data-dir", str(grading_data),
+                        "--rubric", RUBRIC, "--quick", "--isolation", isolation,
+                        "--no-report", "--hook-timeout", "4", "--train-timeout", "20",
+                        "--memory-mb", "2048", "--max-file-mb", "16"],
+                       env={**os.environ, "GRADER_SECRET_TOKEN": "do-not-leak"},
+                       capture_output=True, check=False)
+        reader = json.loads((tmp_path / "r" / "results.json").read_text())
         opts = BatchOptions(data_dir=str(grading_data), rubric_path=RUBRIC, quick=True,
                             limits=LIMITS, isolation=isolation, report=False)
-        reader = grade_supervised(cls / "libc_reader", tmp_path / "r", opts)
         killer = grade_supervised(cls / "parent_killer", tmp_path / "k", opts)
     finally:
         shutil.rmtree(other_scratch)
@@ -293,3 +302,28 @@ def test_neighbours_cannot_be_killed_under_bwrap(grading_data, tmp_path):
     solo = grade(cls / "good", data_dir=str(grading_data), rubric_path=RUBRIC, quick=True,
                  out=tmp_path / "solo", limits=LIMITS, isolation="bwrap", report=False)
     assert stable(solo) == stable(rows["good"])
+
+
+def test_grading_processes_are_forked_only_from_a_process_without_threads(grading_data,
+                                                                         tmp_path):
+    """The command line forks its grading process (the harness already imported); where other
+    threads run (a Dask worker, this pytest session) it is spawned, and grades the same."""
+    import threading
+
+    from harness.batch.local import grade_supervised, start_method
+    alone = subprocess.run([sys.executable, "-c", "from harness.batch.local import "
+                            "start_method; print(start_method())"],
+                           capture_output=True, text=True, check=True)
+    assert alone.stdout.strip() == "fork"
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert start_method() == "spawn"
+        opts = BatchOptions(data_dir=str(grading_data), rubric_path=RUBRIC, quick=True,
+                            limits=LIMITS, isolation="subprocess", report=False)
+        res = grade_supervised(ROOT / "reference", tmp_path / "out", opts)
+    finally:
+        stop.set()
+        other.join()
+    assert res["status"] == "graded" and res["score"] == res["max_score"]

@@ -37,6 +37,26 @@ def graded(data_dir, tmp_path_factory):
     return out, {r["submission"]: r for r in rows}
 
 
+def test_the_report_process_renders_from_the_records_or_the_grade_renders_it_itself(
+        graded, tmp_path):
+    """The report comes from a process started ahead; if that process is gone, the grading
+    process renders the same report itself."""
+    from harness.grading.renderer import Renderer
+    out, _ = graded
+    pages = {}
+    for how in ("process", "fallback"):
+        one = tmp_path / how
+        shutil.copytree(out / "ref", one)
+        (one / "report.html").unlink()
+        with Renderer() as renderer:
+            if how == "fallback":
+                renderer.process.kill()
+            renderer.render(one)
+        pages[how] = (one / "report.html").read_text()
+    assert "Gradient check" in pages["process"]
+    assert pages["process"] == pages["fallback"]
+
+
 def test_fix_first_orders_by_points_lost_with_advice(graded):
     _, rows = graded
     items = fix_first(rows["bob"])

@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -98,6 +99,15 @@ def _grade_child(sub: Path, out: Path, hide: tuple[Path, ...], opts: BatchOption
     os._exit(0)  # all written and closed: skip the interpreter's teardown (≈ 0.1 s)
 
 
+def start_method() -> str:
+    """How to start a grading process: ``fork`` when this process runs no other thread (the
+    command line, a local batch), so the child starts with the harness already imported (a quick
+    grade 2.03 → 1.70 s, median of 6, identical results; OpenBLAS stops and restarts its own
+    threads around a fork); ``spawn`` where other threads run (a Dask worker, a pytest session),
+    since a lock one of them held at the fork could hang the child."""
+    return "fork" if threading.active_count() == 1 else "spawn"
+
+
 @dataclass
 class Child:
     """A supervised grading process and what its supervisor cleans up after it."""
@@ -117,7 +127,7 @@ def _start_child(sub: Path, out: Path, hide: tuple[Path, ...], opts: BatchOption
     if stale.exists():
         stale.unlink()
     scratch_root = Path(tempfile.mkdtemp(prefix="harness-"))
-    proc = multiprocessing.get_context("spawn").Process(
+    proc = multiprocessing.get_context(start_method()).Process(
         target=_grade_child, args=(sub, out, hide, opts, gradescope, scratch_root), daemon=True)
     proc.start()
     return Child(proc, sub, out, scratch_root, time.perf_counter())

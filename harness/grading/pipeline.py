@@ -7,12 +7,11 @@ does, ``results.json`` is written.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import importlib
 import os
 import shutil
 import tempfile
-import threading
 import time
 import traceback
 from pathlib import Path
@@ -28,33 +27,16 @@ from harness.sandbox.isolation import SUBPROCESS_CAVEAT, Limits, choose
 from harness.present.progress import say
 from harness.sandbox.process import SubmissionFailure, SubmissionProcess
 
-from . import declarations, record, results
+from . import declarations, record, reference_curves, results
+from . import rubric as rubric_mod
 from .context import Context, GradeData
 from .fingerprint import submission_fingerprint
-from . import reference_curves
-from . import rubric as rubric_mod
+from .renderer import Renderer
 from .rubric import Rubric, load_rubric
 from .settings import QUICK_SUBSET, grading_settings
 
 PART_OF_HOOK = {hook: part for part, hooks in HOOKS_BY_PART.items() for hook in hooks}
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference"
-
-
-def prepare_report() -> threading.Thread:
-    """Import the report's plotting (matplotlib) and warm its renderer in a background thread:
-    the checks mostly wait on the worker, so this overlaps them instead of adding a second or
-    two at the end. Join the thread before drawing (matplotlib is not thread-safe).
-
-    Nothing heavier may move to a thread: the thread's drawing makes no multithreaded BLAS
-    call, but training the reference overlay in a thread beside the checks' own matrix
-    products hung inside OpenBLAS (``inner_thread``, measured 2026-11-25); the overlay trains
-    in a process of its own (:mod:`.reference_curves`)."""
-    def work() -> None:
-        importlib.import_module("harness.present.plots").warm_up()
-
-    thread = threading.Thread(target=work, name="report-warm-up", daemon=True)
-    thread.start()
-    return thread
 
 
 def resolve_submission(path: str | Path) -> Path:
@@ -201,56 +183,53 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
     checks = load_grading_checks(rubric, extra_checks, disabled_checks, quick)
     source = find_dataset(dataset, data_dir)
     hidden = hidden_paths(source if source.is_dir() else source.parent, out, hide)
-    scratch = Path(tempfile.mkdtemp(prefix=f"harness-{sub.name}-", dir=scratch_root))
-    curves = None
-    try:
-        with SubmissionProcess(sub, scratch, limits, isolation, hidden) as proc:
-            if sub.is_dir():
-                proc.boot()  # the worker starts up while the data loads
-            data = grade_data(dataset, data_dir, seed, quick)
-            settings = grading_settings(dataset, rubric, quick, limits, len(data.x_train),
-                                        data.input_dim)
-            warming = prepare_report() if report else None
-            curves = reference_curves.start(
-                data, settings.train_config, settings.train_budget["epochs"],
-                {"dataset": dataset, "data_dir": data_dir, "seed": seed, "quick": quick},
-                limits.threads)
-            loaded = time.perf_counter()
-            ctx = Context(proc, data, settings, rubric, scratch, artifacts=Artifacts())
-            outcomes = run_checks(ctx, checks, rubric, progress)
-            output_tail = proc.output_tail()
-            output_by_hook = proc.output_by_hook()
+    with contextlib.ExitStack() as stack:  # every process started here is stopped on the way out
+        renderer = stack.enter_context(Renderer()) if report else None  # imports meanwhile
+        scratch = Path(tempfile.mkdtemp(prefix=f"harness-{sub.name}-", dir=scratch_root))
+        stack.callback(shutil.rmtree, scratch, ignore_errors=True)
+        proc = stack.enter_context(SubmissionProcess(sub, scratch, limits, isolation, hidden))
+        if sub.is_dir():
+            proc.boot()  # the worker starts up while the data loads
+        data = grade_data(dataset, data_dir, seed, quick)
+        settings = grading_settings(dataset, rubric, quick, limits, len(data.x_train),
+                                    data.input_dim)
+        curves = stack.enter_context(reference_curves.start(
+            data, settings.train_config, settings.train_budget["epochs"],
+            {"dataset": dataset, "data_dir": data_dir, "seed": seed, "quick": quick},
+            limits.threads))
+        loaded = time.perf_counter()
+        ctx = Context(proc, data, settings, rubric, scratch, artifacts=Artifacts())
+        outcomes = run_checks(ctx, checks, rubric, progress)
+        output_tail, output_by_hook = proc.output_tail(), proc.output_by_hook()
+        proc.close()
         checked = time.perf_counter()
         artifacts: Artifacts = ctx.artifacts
         overlay, overlay_info = curves.history(settings.train_timeout) \
             if artifacts.get(TrainedRun) else (None, {})
-    finally:
-        if curves is not None:
-            curves.stop()
-        shutil.rmtree(scratch, ignore_errors=True)
 
-    run = {"isolation": isolation, "limits": limits.to_dict(),
-           "blas": blas.describe(limits.threads),
-           "submission_files_left_out": proc.copy_left_out or [],
-           "disabled_checks": list(disabled_checks), "output_by_hook": output_by_hook,
-           "fingerprint": submission_fingerprint(sub, rubric.text, grade_options(
-               dataset, data_dir, quick, seed, extra_checks, limits, isolation,
-               disabled_checks)),
-           "timings": {"load": round(loaded - started, 3), "checks": round(checked - loaded, 3),
-                       "reference_curves": round(time.perf_counter() - checked, 3),
-                       "total": round(time.perf_counter() - started, 3),
-                       **{k: round(v, 3) for k, v in proc.timing.items()},
-                       **{k: round(v, 3) for k, v in overlay_info.get("timings", {}).items()}},
-           "reference_history_missing": overlay_info.get("problem")}
-    res = results.assemble(sub, data, rubric, settings, outcomes, ctx.decl, proc.implemented,
-                           proc.load_error, output_tail, artifacts, overlay, run)
-    record.write(out, res, results.arrays(artifacts))
-    if gradescope:
-        from harness.present.gradescope import to_gradescope
-        record.write_json(Path(gradescope), to_gradescope(res, rubric.visibility,
-                                                          rubric.leaderboard))
-    if report:
-        warming.join()
-        from harness.present.report import write_grade_report
-        write_grade_report(res, record.read_arrays(out), out / "report.html")
+        run = {"isolation": isolation, "limits": limits.to_dict(),
+               "blas": blas.describe(limits.threads),
+               "submission_files_left_out": proc.copy_left_out or [],
+               "disabled_checks": list(disabled_checks), "output_by_hook": output_by_hook,
+               "fingerprint": submission_fingerprint(sub, rubric.text, grade_options(
+                   dataset, data_dir, quick, seed, extra_checks, limits, isolation,
+                   disabled_checks)),
+               "timings": {"load": round(loaded - started, 3),
+                           "checks": round(checked - loaded, 3),
+                           "reference_curves": round(time.perf_counter() - checked, 3),
+                           "total": round(time.perf_counter() - started, 3),
+                           **{k: round(v, 3) for k, v in proc.timing.items()},
+                           **{k: round(v, 3) for k, v in overlay_info.get("timings",
+                                                                          {}).items()}},
+               "reference_history_missing": overlay_info.get("problem")}
+        res = results.assemble(sub, data, rubric, settings, outcomes, ctx.decl,
+                               proc.implemented, proc.load_error, output_tail, artifacts,
+                               overlay, run)
+        record.write(out, res, results.arrays(artifacts))
+        if gradescope:
+            from harness.present.gradescope import to_gradescope
+            record.write_json(Path(gradescope), to_gradescope(res, rubric.visibility,
+                                                              rubric.leaderboard))
+        if renderer is not None:
+            renderer.render(out)
     return res

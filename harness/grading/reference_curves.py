@@ -118,6 +118,12 @@ class Background:
         self.errors.close()
         return history, info
 
+    def __enter__(self) -> "Background":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     def stop(self) -> None:
         """Kill the background run if it is still going (a grade that needed no curves, or
         that failed): nothing is cached, no process outlives the grade."""

@@ -69,10 +69,11 @@ def save(fig: plt.Figure, path: str | os.PathLike) -> None:
 def data_uri(fig: plt.Figure) -> str:
     """The figure as an SVG ``data:`` URI, for a page that stands alone; the figure is closed.
     SVG with its text left as text: sharp at any zoom, and drawn in about half the time of a
-    PNG (images inside, such as the weight grid, are embedded as PNG by matplotlib)."""
+    PNG (images inside, such as the weight grid, are embedded as PNG by matplotlib). No date
+    and no random ids inside: the same results give the same page."""
     buf = io.BytesIO()
-    with matplotlib.rc_context({"svg.fonttype": "none"}):
-        fig.savefig(buf, format="svg")
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "harness"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
     plt.close(fig)
     return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()
 

@@ -1,0 +1,89 @@
+"""A grade's report rendered by a process of its own, started as the grade starts (the
+rendering itself is :mod:`harness.present.report`'s; this module runs it beside the grade).
+
+Importing matplotlib and Jinja and warming the renderer costs about half a second of CPU, as much
+as a whole quick grade's checks; in a thread beside the checks it competed with them for the
+GIL. In a process it runs on another core while the checks wait on the worker, and once the grade
+has written ``results.json`` it renders ``report.html`` from the records on disk, as
+``harness report`` does. Should that process fail, the report is rendered in the grading process
+instead: a grade never ends without its report.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from harness.present.progress import say
+
+
+def _render_here(directory: Path) -> None:
+    from harness.grading import record
+    from harness.present.report import write_grade_report
+
+    write_grade_report(record.read(directory), record.read_arrays(directory),
+                       directory / "report.html")
+
+
+class Renderer:
+    """Start it early; :meth:`render` once the results are written; :meth:`stop` always."""
+
+    def __init__(self) -> None:
+        self._errors = tempfile.TemporaryFile()
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+        self.process = subprocess.Popen([sys.executable, "-m", __name__], env=env,
+                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                        stderr=self._errors)
+
+    def render(self, directory: Path, timeout: float = 120) -> None:
+        """Write ``directory/report.html`` from the records in ``directory``."""
+        try:
+            self.process.stdin.write(f"{directory.resolve()}\n".encode())
+            self.process.stdin.close()
+            code = self.process.wait(timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            code = None
+        if code != 0:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self._errors.seek(0)
+            tail = self._errors.read().decode(errors="replace").strip().splitlines()[-1:]
+            say(f"harness: the report process failed ({code=}: {' '.join(tail)}); "
+                "rendering the report here instead")
+            _render_here(directory)
+
+    def __enter__(self) -> "Renderer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdin and not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+        self._errors.close()
+
+
+def main() -> int:
+    from harness.present import plots, report  # noqa: F401  (imported ahead: the point)
+
+    plots.warm_up()
+    line = sys.stdin.readline().strip()
+    if not line:
+        return 0  # the grade ended without results to render
+    _render_here(Path(line))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
