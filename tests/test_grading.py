@@ -168,3 +168,17 @@ def test_reference_full_marks_on_real_fashion_mnist(tmp_path):
                 report=False)
     assert [c["name"] for c in res["checks"] if not c["passed"]] == []
     assert res["score"] == 100 and res["test_accuracy"] > 0.86
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("submission", ["submissions/alice", "tests/fixtures/student/softmax_decay"])
+def test_correct_student_code_reaches_the_top_accuracy_tier_on_real_fashion_mnist(submission,
+                                                                                 tmp_path):
+    """The grading budget is short: correct code that converges slower than the reference (no
+    input standardization, another initialization) must still reach the default rubric's top
+    tier (it did not when the budget was 8 epochs: alice 0.8596)."""
+    from conftest import real_fashion_mnist
+    res = grade(ROOT / submission, data_dir=str(real_fashion_mnist()), out=tmp_path / "r",
+                report=False)
+    accuracy = check(res, "accuracy")
+    assert accuracy["passed"] and accuracy["score"] == accuracy["max_score"], accuracy["message"]
