@@ -157,8 +157,11 @@ def start(data: GradeData, train_config: dict, epochs: int, how_to_load: dict,
 
 
 def main(argv: list[str]) -> int:
-    """The background process: load the data as the grade did, train, cache."""
+    """The background process: load the data as the grade did, train, cache. Niced: the
+    grade's own checks and the submission's worker come first."""
     from .pipeline import grade_data
+
+    os.nice(10)
 
     job = json.loads(argv[0])
     data = grade_data(**job["load"])
