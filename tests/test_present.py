@@ -50,7 +50,7 @@ def test_the_report_process_renders_from_the_records_or_the_grade_renders_it_its
         (one / "report.html").unlink()
         with Renderer() as renderer:
             if how == "fallback":
-                renderer.process.kill()
+                renderer.stop()
             renderer.render(one)
         pages[how] = (one / "report.html").read_text()
     assert "Gradient check" in pages["process"]

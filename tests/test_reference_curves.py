@@ -20,21 +20,21 @@ def _start(data_dir, epochs=2):
 
 def test_a_cold_cache_trains_in_the_background_and_caches_the_finished_run(data_dir):
     data, job = _start(data_dir)
-    assert job.process is not None and job.process.poll() is None  # running beside the caller
+    assert job.helper is not None and job.helper.process.poll() is None  # beside the caller
     history, info = job.history(timeout=120)
     assert [r["epoch"] for r in history] == [1, 2] and info.get("problem") is None
     assert info["timings"]["reference_curves_background"] > 0
     path = reference_curves.curve_path(data, CONFIG, 2)
     assert json.loads(path.read_text()) == history
     _, again = _start(data_dir)  # cached now: no second process
-    assert again.process is None and again.history(timeout=1)[0] == history
+    assert again.helper is None and again.history(timeout=1)[0] == history
 
 
 def test_a_run_cut_short_is_never_cached(data_dir):
     data, job = _start(data_dir, epochs=50)
     history, info = job.history(timeout=0.2)
     assert history is None and "was stopped" in info["problem"]
-    assert job.process.returncode is not None  # killed, not left running
+    assert job.helper.process.returncode is not None  # killed, not left running
     path = reference_curves.curve_path(data, CONFIG, 50)
     assert not path.exists() and not list(path.parent.glob(f".{path.name}.*"))
 
@@ -50,7 +50,8 @@ def test_a_failed_run_says_why(data_dir, tmp_path, monkeypatch):
     assert "failed (exit code 4)" in info["problem"] and "could not write" in info["problem"]
 
 
-def test_stop_leaves_no_process_behind(data_dir):
+def test_leaving_the_grade_leaves_no_process_behind(data_dir):
     _, job = _start(data_dir, epochs=50)
-    job.stop()
-    assert job.process.poll() is not None
+    with job:
+        assert job.helper.process.poll() is None
+    assert job.helper.process.poll() is not None

@@ -17,11 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness import __version__
@@ -29,6 +28,7 @@ from harness.data.locate import cache_root
 from harness.present.progress import say
 
 from .context import GradeData
+from .helper import Helper
 
 
 def curve_path(data: GradeData, train_config: dict, epochs: int) -> Path:
@@ -82,56 +82,41 @@ def reference_history(data: GradeData, train_config: dict, epochs: int) -> list[
 
 @dataclass
 class Background:
-    """Curves being trained by a background process (``process`` None: they were cached)."""
+    """Curves being trained by a background process (``helper`` None: they were cached). Use
+    as a context manager: the process never outlives the grade."""
 
     path: Path
-    process: subprocess.Popen | None = None
-    started: float = field(default_factory=time.perf_counter)
-    errors: object = None  # the process's stderr, a temporary file
+    helper: Helper | None = None
 
     def history(self, timeout: float) -> tuple[list[dict] | None, dict]:
         """The curves, waiting up to ``timeout`` seconds for the background run if it is still
         going (killed after that: nothing cached), and what happened: ``timings`` to add to
         the grade's, and ``problem``, why there are no curves, if there are none."""
-        if self.process is None:
+        if self.helper is None:
             history = cached(self.path)
             return history, {"problem": None if history else "the cached curves are unreadable"}
         waited = time.perf_counter()
-        if self.process.poll() is None:
+        if self.helper.process.poll() is None:
             say(f"harness: waiting for the reference's comparison curves (training in the "
-                f"background for {time.perf_counter() - self.started:.0f} s so far)")
-        try:
-            code = self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            code = None
-        info = {"timings": {"reference_curves_background": time.perf_counter() - self.started,
-                            "reference_curves_wait": time.perf_counter() - waited}}
+                f"background for {waited - self.helper.started:.0f} s so far)")
+        code = self.helper.wait(timeout)
+        info = {"timings": {
+            "reference_curves_background": time.perf_counter() - self.helper.started,
+            "reference_curves_wait": time.perf_counter() - waited}}
         history = cached(self.path) if code == 0 else None
         if code is None:
             info["problem"] = f"training them took over {timeout:.0f} s and was stopped"
         elif history is None:
-            self.errors.seek(0)
-            tail = self.errors.read().decode(errors="replace").strip().splitlines()[-1:]
-            info["problem"] = f"training them failed (exit code {code}) {' '.join(tail)}"
-        self.errors.close()
+            info["problem"] = (f"training them failed (exit code {code}) "
+                               f"{self.helper.last_error()}")
         return history, info
 
     def __enter__(self) -> "Background":
         return self
 
     def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        """Kill the background run if it is still going (a grade that needed no curves, or
-        that failed): nothing is cached, no process outlives the grade."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        if self.errors is not None:
-            self.errors.close()
+        if self.helper is not None:
+            self.helper.__exit__(*exc)
 
 
 def start(data: GradeData, train_config: dict, epochs: int, how_to_load: dict,
@@ -147,13 +132,9 @@ def start(data: GradeData, train_config: dict, epochs: int, how_to_load: dict,
         "epochs, once per dataset and budget)")
     job = {"load": how_to_load, "train_config": train_config, "epochs": epochs,
            "path": str(path)}
-    env = {**os.environ, **{v: str(threads) for v in (
-        "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
-    errors = tempfile.TemporaryFile()
-    process = subprocess.Popen([sys.executable, "-m", __name__, json.dumps(job)], env=env,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=errors)
-    return Background(path, process, errors=errors)
+    threads_env = {v: str(threads) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                             "MKL_NUM_THREADS")}
+    return Background(path, Helper(__name__, json.dumps(job), env=threads_env))
 
 
 def main(argv: list[str]) -> int:
@@ -162,7 +143,6 @@ def main(argv: list[str]) -> int:
     from .pipeline import grade_data
 
     os.nice(10)
-
     job = json.loads(argv[0])
     data = grade_data(**job["load"])
     path = curve_path(data, job["train_config"], job["epochs"])

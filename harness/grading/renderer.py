@@ -12,12 +12,12 @@ instead: a grade never ends without its report.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from harness.present.progress import say
+
+from .helper import Helper
 
 
 def _render_here(directory: Path) -> None:
@@ -28,50 +28,25 @@ def _render_here(directory: Path) -> None:
                        directory / "report.html")
 
 
-class Renderer:
-    """Start it early; :meth:`render` once the results are written; :meth:`stop` always."""
+class Renderer(Helper):
+    """Start it early, as a context manager; :meth:`render` once the results are written."""
 
     def __init__(self) -> None:
-        self._errors = tempfile.TemporaryFile()
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-        self.process = subprocess.Popen([sys.executable, "-m", __name__], env=env,
-                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                        stderr=self._errors)
+        super().__init__(__name__, env={"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+                         talk=True)
 
     def render(self, directory: Path, timeout: float = 120) -> None:
         """Write ``directory/report.html`` from the records in ``directory``."""
         try:
             self.process.stdin.write(f"{directory.resolve()}\n".encode())
             self.process.stdin.close()
-            code = self.process.wait(timeout)
-        except (OSError, subprocess.TimeoutExpired):
-            code = None
+        except (OSError, ValueError):
+            pass  # it died (or was stopped): its exit code says so
+        code = self.wait(timeout)
         if code != 0:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
-            self._errors.seek(0)
-            tail = self._errors.read().decode(errors="replace").strip().splitlines()[-1:]
-            say(f"harness: the report process failed ({code=}: {' '.join(tail)}); "
+            say(f"harness: the report process failed (exit code {code}: {self.last_error()}); "
                 "rendering the report here instead")
             _render_here(directory)
-
-    def __enter__(self) -> "Renderer":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        if self.process.stdin and not self.process.stdin.closed:
-            try:
-                self.process.stdin.close()
-            except OSError:
-                pass
-        self._errors.close()
 
 
 def main() -> int:
