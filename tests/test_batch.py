@@ -311,10 +311,16 @@ def test_grading_processes_are_forked_only_from_a_process_without_threads(gradin
     import threading
 
     from harness.batch.local import grade_supervised, start_method
-    alone = subprocess.run([sys.executable, "-c", "from harness.batch.local import "
-                            "start_method; print(start_method())"],
+    script = ("import sys; from pathlib import Path\n"
+              "from harness.batch.local import BatchOptions, grade_supervised, start_method\n"
+              "print(start_method())  # still in the buffer when the child is forked\n"
+              "opts = BatchOptions(data_dir=sys.argv[1], rubric_path=sys.argv[2], quick=True,\n"
+              "                    isolation='subprocess', report=False)\n"
+              "print(grade_supervised(Path(sys.argv[3]), Path(sys.argv[4]), opts)['score'])\n")
+    alone = subprocess.run([sys.executable, "-c", script, str(grading_data), RUBRIC,
+                            str(ROOT / "reference"), str(tmp_path / "forked")],
                            capture_output=True, text=True, check=True)
-    assert alone.stdout.strip() == "fork"
+    assert alone.stdout.split() == ["fork", "70.0"]  # said once: the child did not repeat it
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
