@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.grading import record
+from harness.grading.renderer import render_from_records
 from harness.present.overview import write_overview
-from harness.present.report import write_grade_report
 
 
 class NothingToRender(ValueError):
@@ -21,19 +21,15 @@ def rerender(directory: Path, templates: tuple[Path, ...] = (),
     ``index.html`` and ``grades.csv``). Returns the files written."""
     res = record.read(directory)
     if res:
-        return [_report(directory, res)]
+        return [render_from_records(directory, res)]
     graded = sorted(d for d in directory.iterdir() if d.is_dir() and record.read(d))
     if not graded:
         raise NothingToRender(f"{directory}: no results.json here or in its subdirectories")
     rows = [record.read(d) for d in graded]
-    written = [_report(d, r) for d, r in zip(graded, rows) if r.get("status") != "error"]
+    written = [render_from_records(d, r) for d, r in zip(graded, rows)
+               if r.get("status") != "error"]
     write_overview(rows, [d.name for d in graded], [Path(r.get("path", d)) for d, r in
                                                     zip(graded, rows)], directory, templates,
                    csv_format)
     return [*written, directory / "index.html", directory / "grades.csv"]
 
-
-def _report(directory: Path, res: dict) -> Path:
-    path = directory / "report.html"
-    write_grade_report(res, record.read_arrays(directory), path)
-    return path

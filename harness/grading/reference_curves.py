@@ -25,6 +25,7 @@ from pathlib import Path
 
 from harness import __version__
 from harness.data.locate import cache_root
+from harness.files import write_atomic
 from harness.present.progress import say
 
 from .context import GradeData
@@ -60,10 +61,7 @@ def train_and_cache(data: GradeData, train_config: dict, epochs: int, path: Path
         result = train(data.x_train, data.y_train, data.x_val, data.y_val,
                        data.num_classes, config, Path(tmp) / "ref.npz")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}")
-        partial.write_text(json.dumps(result.history))
-        partial.replace(path)
+        write_atomic(path, json.dumps(result.history))
     except OSError:
         pass
     return result.history

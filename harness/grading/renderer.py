@@ -20,12 +20,16 @@ from harness.present.progress import say
 from .helper import Helper
 
 
-def _render_here(directory: Path) -> None:
-    from harness.grading import record
+def render_from_records(directory: Path, res: dict | None = None) -> Path:
+    """``directory/report.html`` from the records in ``directory`` (``res``: its results,
+    if already read); the one way a grade's page is drawn, here or by ``harness report``."""
     from harness.present.report import write_grade_report
 
-    write_grade_report(record.read(directory), record.read_arrays(directory),
-                       directory / "report.html")
+    from . import record
+
+    path = directory / "report.html"
+    write_grade_report(res or record.read(directory), record.read_arrays(directory), path)
+    return path
 
 
 class Renderer(Helper):
@@ -46,7 +50,7 @@ class Renderer(Helper):
         if code != 0:
             say(f"harness: the report process failed (exit code {code}: {self.last_error()}); "
                 "rendering the report here instead")
-            _render_here(directory)
+            render_from_records(directory)
 
 
 def main() -> int:
@@ -57,7 +61,7 @@ def main() -> int:
     line = sys.stdin.readline().strip()
     if not line:
         return 0  # the grade ended without results to render
-    _render_here(Path(line))
+    render_from_records(Path(line))
     return 0
 
 
