@@ -43,8 +43,9 @@ def grade_once(python: str, quick: bool, data_dir: str | None, isolation: str,
         cmd += ["--data-dir", data_dir] if data_dir else []
         cmd += [] if report else ["--no-report"]
         t = time.perf_counter()
-        done = subprocess.run(cmd, cwd=tmp if python != sys.executable else ROOT,
-                              capture_output=True, text=True)
+        # outside the source tree: each interpreter imports its own installed harness (and
+        # grades its own reference), however it was installed
+        done = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
         wall = time.perf_counter() - t
         if done.returncode not in (0, 1):
             sys.exit(f"grading failed ({done.returncode}):\n{done.stderr[-2000:]}")
@@ -100,8 +101,8 @@ def main() -> None:
           f"isolation {args.isolation}; median of {args.repeats} runs, interleaved\n")
     runs: dict[tuple[str, str], list[dict]] = {
         (v, m): [] for m in ("quick", "full") for v in versions}
-    for _ in range(args.repeats):
-        for (version, mode), rows in runs.items():
+    for repeat in range(args.repeats):  # the order flips every round: none always goes first
+        for (version, mode), rows in list(runs.items())[::1 if repeat % 2 == 0 else -1]:
             rows.append(grade_once(versions[version], mode == "quick", args.data_dir,
                                    args.isolation, not args.no_report))
 

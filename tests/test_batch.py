@@ -114,6 +114,8 @@ def test_hostile_class_is_contained(isolation, grading_data, tmp_path, monkeypat
     solo = grade(cls / "good", rubric_path=RUBRIC, quick=True,  # data via $HARNESS_DATA too
                  out=tmp_path / "solo", limits=LIMITS, isolation=isolation, report=False)
     assert stable(solo) == stable(good)
+    t = solo["timings"]  # the quick grade reloads three times (checkpoint), and no more
+    assert t["workers_spawned"] == t["worker_starts"] == 1 + 3
 
 
 def test_batch_is_resumable_and_writes_the_overview(grading_data, tmp_path, capsys):

@@ -45,7 +45,8 @@ def test_reference_gets_full_marks(reference, out_root):
         assert key in on_disk, key
     assert set(on_disk["parts"]) == {"model", "train", "search", "test", "policy"}
     t = on_disk["timings"]  # where the time went: one start plus one per fresh-process reload
-    assert t["worker_starts"] >= 4 and t["hook_calls"] > 10
+    assert t["worker_starts"] == 1 + 5 and t["hook_calls"] > 10  # checkpoint 3, test, accuracy
+    assert t["workers_spawned"] == t["worker_starts"]  # no spare started for nothing
     assert 0 < t["in_hooks"] <= t["in_calls"] <= t["checks"] <= t["total"]
     assert on_disk["blas"].endswith(", 1 thread")  # the grading default, said in results
     assert len(on_disk["reference_history"]) == len(on_disk["history"])  # the overlay, trained

@@ -89,6 +89,27 @@ def test_a_restart_loads_the_plugin_in_a_spare_that_never_ran_it(isolation, tmp_
     assert spare.poll() is not None and next_spare.poll() is not None
 
 
+def test_spares_follow_the_planned_restarts(tmp_path):
+    """Told how many restarts are to come, the process keeps a spare ready only while one
+    is: the last load starts nothing that would wait unused. A restart beyond the plan
+    still works, in a worker started for it."""
+    proc = make(tmp_path, """
+        @hookimpl
+        def harness_predict(x):
+            return np.zeros(len(x), int)
+    """)
+    with proc:
+        proc.expect_restarts(1)
+        proc.start()
+        assert proc._spare is not None  # one restart planned: a worker waits for it
+        proc.restart()
+        assert proc._spare is None  # none left: nothing started for nothing
+        assert proc.timing["workers_spawned"] == proc.timing["worker_starts"] == 2
+        proc.restart()  # unplanned (after a crash, say): a new worker, no spare after it
+        assert proc.call("harness_predict", x=np.zeros(3)).tolist() == [0, 0, 0]
+        assert proc._spare is None and proc.timing["workers_spawned"] == 3
+
+
 def test_stale_handles_are_refused_after_a_crash(tmp_path):
     with make(tmp_path, """
         @hookimpl

@@ -48,7 +48,9 @@ class Check(ABC):
     ``quick``: part of the student self-check; ``needs`` / ``produces``: the artifact types
     (:mod:`harness.checks.artifacts`) it reads and writes, which decide the order checks run in;
     ``order``: among checks free to run, lower first (the policy check, 900, runs last to see
-    every import the worker blocked). ``origin`` is set when the check is loaded.
+    every import the worker blocked); ``reloads``: how many times it reloads the submission in
+    a fresh worker when all goes well (the sandbox starts that many workers ahead, no more).
+    ``origin`` is set when the check is loaded.
     """
 
     name: str = ""
@@ -60,6 +62,7 @@ class Check(ABC):
     requires: tuple[str, ...] = ()
     needs: tuple[type, ...] = ()
     produces: tuple[type, ...] = ()
+    reloads: int = 0
     origin: str = "built in"
 
     @abstractmethod

@@ -19,6 +19,7 @@ class AccuracyCheck(Check):
     produces = (TestPredictions,)
     quick = False
     requires = ("harness_load_checkpoint", "harness_predict", "harness_get_params")
+    reloads = 1
 
     def run(self, ctx) -> Outcome:
         run, why_not = loadable_checkpoint(ctx)

@@ -47,6 +47,7 @@ class CheckpointCheck(Check):
     needs = (TrainedRun,)
     produces = (CheckpointVerdict,)
     requires = ("harness_train", "harness_load_checkpoint", "harness_predict")
+    reloads = 3  # the main run's checkpoint and the two probes'
 
     def run(self, ctx) -> Outcome:
         details: dict = {}

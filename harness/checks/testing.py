@@ -21,6 +21,7 @@ class TestPartCheck(Check):
     needs = (TrainedRun, CheckpointVerdict)
     quick = False
     requires = ("harness_test", "harness_load_checkpoint", "harness_predict")
+    reloads = 1
 
     def run(self, ctx) -> Outcome:
         run, why_not = loadable_checkpoint(ctx)

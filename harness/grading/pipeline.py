@@ -134,6 +134,7 @@ def run_checks(ctx: Context, checks: list[Check], rubric: Rubric,
     seconds) each, saying which on stderr when ``progress``. Nothing the submission does
     escapes as an exception."""
     proc = ctx.proc
+    proc.expect_restarts(sum(check.reloads for check in checks))
     if proc.submission.is_dir():
         proc.start()
     else:

@@ -101,13 +101,14 @@ class SubmissionProcess:
         self.blocked_imports: list[dict] = []  # {"module", "file", "line"}, every generation
         self.restarts = 0
         # Where the time went, for benchmarks (never scored: "in_hooks" is as the worker says)
-        self.timing = {"worker_starts": 0, "worker_start": 0.0, "hook_calls": 0,
-                       "in_calls": 0.0, "in_hooks": 0.0}
+        self.timing = {"worker_starts": 0, "workers_spawned": 0, "worker_start": 0.0,
+                       "hook_calls": 0, "in_calls": 0.0, "in_hooks": 0.0}
         self.output_parts: list[list] = []  # [what, start, end] offsets in the log
         self.shared_dir = self.scratch / SHARED_DIR
         self._shared: dict[tuple, tuple[np.ndarray, str]] = {}  # see _share
         self._worker_pid: int | None = None  # see _locate_worker
         self._spare: _Spawned | None = None  # see _start
+        self._restarts_ahead: int | None = None  # see expect_restarts
         self._adopter: int | None = None
 
     @property
@@ -128,6 +129,13 @@ class SubmissionProcess:
         before :meth:`start` (loading the data, say)."""
         if self._spare is None:
             self._spare = self._spawn()
+
+    def expect_restarts(self, n: int) -> None:
+        """Say how many restarts are still to come (the checks' planned reloads): a spare is
+        started after a load only while one is, so no grade ends with a worker that started
+        for nothing. Unsaid, a spare is always kept ready; a restart beyond the plan (after a
+        crash, say) only waits for a new worker."""
+        self._restarts_ahead = max(int(n), 0)
 
     def start(self) -> None:
         """Start a worker and load the plugin. Never raises for the submission's sake: a plugin
@@ -176,7 +184,8 @@ class SubmissionProcess:
         self.load_error = None
         self.implemented = list(hello["implemented"])
         self._locate_worker()
-        self._spare = self._spawn()
+        if self._restarts_ahead is None or self._restarts_ahead > 0:
+            self._spare = self._spawn()
 
     def _spawn(self) -> _Spawned:
         """A sandboxed worker process and its two pipe ends; it sets itself up (guard, import
@@ -188,6 +197,7 @@ class SubmissionProcess:
             self.copy_left_out = copy_submission(self.submission, self.code,
                                                  self.limits.file_mb)
         hand_over(self.scratch)
+        self.timing["workers_spawned"] += 1
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         cmd = [sys.executable, "-m", "harness.sandbox.worker", str(self.code),
@@ -222,7 +232,10 @@ class SubmissionProcess:
         _kill_group(self.proc)
 
     def restart(self) -> None:
+        """Load the plugin again in a worker that has never run submission code."""
         self.restarts += 1
+        if self._restarts_ahead:
+            self._restarts_ahead -= 1
         self.start()
 
     # calls ---------------------------------------------------------------------------------
