@@ -3,6 +3,7 @@ files carried with the tasks."""
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,8 @@ def test_a_worker_lost_mid_task_is_retried_elsewhere(data_dir, tmp_path):
         shutil.copytree(Path("reference").resolve(), cls / name)
     opts = BatchOptions(dataset="fashion-mnist", data_dir=str(data_dir), rubric_path=RUBRIC,
                         quick=True, limits=Limits(), report=False)
+    temp = Path(tempfile.gettempdir())
+    temp_before = set(temp.glob("harness-*"))
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         rows = []
@@ -87,3 +90,23 @@ def test_a_worker_lost_mid_task_is_retried_elsewhere(data_dir, tmp_path):
     assert killed is not None and not batch.is_alive()
     assert [r["status"] for r in rows] == ["graded", "graded"]
     assert all(r["score"] == r["max_score"] for r in rows)
+    # The task the dead worker started stopped with it and removed its files (no grade left
+    # running in the background, no directory left behind).
+    deadline = time.time() + 30
+    while (tasks_running() or set(temp.glob("harness-*")) - temp_before) and \
+            time.time() < deadline:
+        time.sleep(0.2)
+    assert tasks_running() == []
+    assert set(temp.glob("harness-*")) - temp_before == set()
+
+
+def tasks_running() -> list[int]:
+    """Process ids of grading tasks (``python -m harness.batch.task``) on this machine."""
+    pids = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if b"harness.batch.task" in (proc / "cmdline").read_bytes():
+                pids.append(int(proc.name))
+        except OSError:
+            pass
+    return pids

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -42,7 +43,8 @@ def pack(sub: Path) -> bytes:
 
 def grade_task(sub_name: str, payload: bytes, opts: dict) -> tuple[dict, dict[str, bytes]]:
     """Runs on a worker: unpack, grade in a fresh ``python -m harness.batch.task`` process
-    (which supervises the grade as ``harness grade`` does), return the record's files."""
+    (which supervises the grade as ``harness grade`` does, and stops and cleans up after
+    itself should this worker die first), return the record's files."""
     with tempfile.TemporaryDirectory(prefix="harness-task-") as tmp:
         sub, out = Path(tmp) / "submission" / sub_name, Path(tmp) / "out"
         sub.mkdir(parents=True)
@@ -51,7 +53,8 @@ def grade_task(sub_name: str, payload: bytes, opts: dict) -> tuple[dict, dict[st
                 target = (sub / member.filename).resolve()
                 if target.is_relative_to(sub.resolve()):  # no ../ from a crafted archive
                     zf.extract(member, sub)
-        done = subprocess.run([sys.executable, "-m", "harness.batch.task", str(sub), str(out)],
+        done = subprocess.run([sys.executable, "-m", "harness.batch.task", str(sub), str(out),
+                               str(os.getpid()), tmp],
                               input=json.dumps(opts), text=True, capture_output=True)
         files = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*")
                  if p.is_file()}

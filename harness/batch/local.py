@@ -135,9 +135,15 @@ def _start_child(sub: Path, out: Path, hide: tuple[Path, ...], opts: BatchOption
 
 def _finish_child(child: Child) -> dict:
     """The results the child wrote, or an error result saying how it died; its scratch is
-    removed either way."""
-    child.process.join()
-    shutil.rmtree(child.scratch_root, ignore_errors=True)
+    removed either way, also when this process is stopped while it waits (the child is killed
+    then, and its sandboxed workers die with it)."""
+    try:
+        child.process.join()
+    finally:
+        if child.process.is_alive():
+            child.process.kill()
+            child.process.join()
+        shutil.rmtree(child.scratch_root, ignore_errors=True)
     res = record.read(child.out)
     if not res:
         res = error_result(child.sub, f"the grading process died (exit code "

@@ -1,10 +1,16 @@
-"""``python -m harness.batch.task SUBMISSION OUT`` with the batch options as JSON on stdin:
-one supervised grade, as a cluster worker runs it (a fresh process, so the worker's own
-process model never limits the grading child)."""
+"""``python -m harness.batch.task SUBMISSION OUT PARENT WORKDIR`` with the batch options as JSON
+on stdin: one supervised grade, as a cluster worker runs it (a fresh process, so the worker's
+own process model never limits the grading child). ``PARENT`` is the worker's process id and
+``WORKDIR`` the directory it made for the task: should the worker die mid-task (the task is
+then retried elsewhere), this process stops its grade and removes ``WORKDIR`` itself."""
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
+import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -12,15 +18,35 @@ from harness.sandbox.isolation import Limits
 
 from .local import BatchOptions, grade_supervised
 
+PR_SET_PDEATHSIG = 1
+
+
+def stop_with(parent: int) -> None:
+    """Exit (``SystemExit``, so cleanup runs) on SIGTERM, and have the kernel send SIGTERM when
+    ``parent`` dies (Linux; elsewhere an orphaned task runs to its end)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError, TypeError):
+        return
+    if os.getppid() != parent:  # it died before the kernel was asked to say so
+        sys.exit(128 + signal.SIGTERM)
+
 
 def main() -> int:
     sub, out = Path(sys.argv[1]), Path(sys.argv[2])
-    raw = json.loads(sys.stdin.read())
-    opts = BatchOptions(**{**raw, "limits": Limits(**raw["limits"]),
-                           "extra_checks": tuple(raw["extra_checks"]),
-                           "disabled_checks": tuple(raw["disabled_checks"])})
-    gradescope = out / "gradescope" / "results.json" if opts.gradescope else None
-    grade_supervised(sub, out, opts, gradescope, unattended=True)
+    parent, workdir = int(sys.argv[3]), Path(sys.argv[4])
+    try:
+        stop_with(parent)
+        raw = json.loads(sys.stdin.read())
+        opts = BatchOptions(**{**raw, "limits": Limits(**raw["limits"]),
+                               "extra_checks": tuple(raw["extra_checks"]),
+                               "disabled_checks": tuple(raw["disabled_checks"])})
+        gradescope = out / "gradescope" / "results.json" if opts.gradescope else None
+        grade_supervised(sub, out, opts, gradescope, unattended=True)
+    except SystemExit:
+        shutil.rmtree(workdir, ignore_errors=True)  # stopped: whoever made it may be gone
+        raise
     return 0
 
 
