@@ -4,6 +4,8 @@ gradebook formats, the pytest items, and screenshots of it all."""
 
 import csv
 import io
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -135,13 +137,16 @@ def test_pytest_items_show_each_checks_diagnosis(data_dir, tmp_path):
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                            "--harness", str(sub), "--harness-data-dir", str(data_dir),
                            "--harness-rubric", RUBRIC, "-q", "-rf"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TMPDIR": str(tmp_path)})  # the report stays
     out = done.stdout
     assert done.returncode == 1, out + done.stderr
     assert "harness::gradient" in out and "not averaged over the batch" in out
     assert "try: divide the summed gradient by the batch size" in out
     assert "3 passed" in out and "4 failed" in out
     assert "harness: 32.5 / 70 points" in out
+    report = Path(re.search(r"report: (\S+report\.html)", out)[1])
+    assert report.is_file() and report.is_relative_to(tmp_path)
 
 
 def test_without_the_option_the_plugin_adds_nothing(tmp_path):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
 import sys
 import tempfile
 import threading
@@ -20,7 +19,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.files import SKIP_DIRS
+from harness.files import SKIP_DIRS, remove_tree
 from harness.grading import record
 from harness.grading.fingerprint import submission_fingerprint
 from harness.grading.pipeline import grade, grade_data, grade_options
@@ -143,7 +142,7 @@ def _finish_child(child: Child) -> dict:
         if child.process.is_alive():
             child.process.kill()
             child.process.join()
-        shutil.rmtree(child.scratch_root, ignore_errors=True)
+        remove_tree(child.scratch_root)
     res = record.read(child.out)
     if not res:
         res = error_result(child.sub, f"the grading process died (exit code "

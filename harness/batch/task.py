@@ -9,11 +9,11 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import shutil
 import signal
 import sys
 from pathlib import Path
 
+from harness.files import remove_tree
 from harness.sandbox.isolation import Limits
 
 from .local import BatchOptions, grade_supervised
@@ -21,10 +21,15 @@ from .local import BatchOptions, grade_supervised
 PR_SET_PDEATHSIG = 1
 
 
+def _stop(*_) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: let the cleanup finish
+    sys.exit(128 + signal.SIGTERM)
+
+
 def stop_with(parent: int) -> None:
     """Exit (``SystemExit``, so cleanup runs) on SIGTERM, and have the kernel send SIGTERM when
     ``parent`` dies (Linux; elsewhere an orphaned task runs to its end)."""
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    signal.signal(signal.SIGTERM, _stop)
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     except (OSError, AttributeError, TypeError):
@@ -45,7 +50,7 @@ def main() -> int:
         gradescope = out / "gradescope" / "results.json" if opts.gradescope else None
         grade_supervised(sub, out, opts, gradescope, unattended=True)
     except SystemExit:
-        shutil.rmtree(workdir, ignore_errors=True)  # stopped: whoever made it may be gone
+        remove_tree(workdir)  # stopped: whoever made it may be gone
         raise
     return 0
 
