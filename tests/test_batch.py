@@ -168,6 +168,45 @@ def test_an_interrupted_batch_keeps_what_it_finished(grading_data, tmp_path):
     assert [r["submission"] for r in rows] == ["alice", "bob"]
 
 
+def test_ctrl_c_stops_a_batch_and_leaves_nothing_behind(grading_data, tmp_path):
+    """Ctrl-C (SIGINT to the command's process group, as a terminal sends it) while two
+    grades run: the command says so and exits 130, and no grading process, worker or scratch
+    directory is left."""
+    import signal
+    import time
+
+    cls = tmp_path / "class"
+    shutil.copytree(FIXTURES / "hostile" / "infinite_loop", cls / "loops")  # still running
+    shutil.copytree(ROOT / "submissions" / "alice", cls / "alice")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "grade", str(cls), "--jobs", "2",
+                             "--quick", "--no-report", "--data-dir", str(grading_data),
+                             "--rubric", RUBRIC, "--out", str(tmp_path / "out"),
+                             "--isolation", ISOLATION],
+                            env={**os.environ, "TMPDIR": str(temp)}, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while len(list(temp.glob("harness-*/harness-*"))) < 2 and time.time() < deadline:
+        time.sleep(0.1)  # both grades under way, each in its scratch directory
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err, err
+    time.sleep(0.5)
+    assert list(temp.iterdir()) == []
+    left = [p for p in Path("/proc").glob("[0-9]*")
+            if str(cls).encode() in _cmdline(p)]
+    assert left == []
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def test_python_dash_m_batch_runs(grading_data, tmp_path):
     """A batch from ``python -m harness`` grades every child once (a spawned child re-imports
     the main module, which must not run the command again; the command line itself forks,

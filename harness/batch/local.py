@@ -134,21 +134,26 @@ def _start_child(sub: Path, out: Path, hide: tuple[Path, ...], opts: BatchOption
 
 def _finish_child(child: Child) -> dict:
     """The results the child wrote, or an error result saying how it died; its scratch is
-    removed either way, also when this process is stopped while it waits (the child is killed
-    then, and its sandboxed workers die with it)."""
+    removed either way, also when this process is stopped while it waits."""
     try:
         child.process.join()
     finally:
-        if child.process.is_alive():
-            child.process.kill()
-            child.process.join()
-        remove_tree(child.scratch_root)
+        _stop_child(child)
     res = record.read(child.out)
     if not res:
         res = error_result(child.sub, f"the grading process died (exit code "
                             f"{child.process.exitcode}); the submission may have killed it")
         record.write_json(child.out / "results.json", res)
     return res
+
+
+def _stop_child(child: Child) -> None:
+    """Kill the child if it still runs (its sandboxed workers die with it); remove its
+    scratch."""
+    if child.process.is_alive():
+        child.process.kill()
+    child.process.join()
+    remove_tree(child.scratch_root)
 
 
 def grade_supervised(sub: Path, out: Path, opts: BatchOptions,
@@ -238,22 +243,26 @@ def run_batch(paths: list[str], out_root: Path, opts: BatchOptions, jobs: int,
     running: dict[str, Child] = {}
     durations: list[float] = []
     done, total = len(rows), len(subs)
-    while todo or running:
-        while todo and len(running) < jobs:
-            sub, name, out = todo.pop(0)
-            hide = (*(s for s in subs if s != sub), out_root.resolve())
-            gradescope = out / "gradescope" / "results.json" if opts.gradescope else None
-            running[name] = _start_child(sub, out, hide, opts, gradescope)
-        time.sleep(0.05)
-        for name, child in list(running.items()):
-            if child.process.is_alive():
-                continue
-            del running[name]
-            res = rows[name] = _finish_child(child)
-            durations.append(time.perf_counter() - child.started)
-            done += 1
-            eta = (len(todo) + len(running)) * (sum(durations) / len(durations)) / jobs
-            say(progress_line(done, total, name, res, eta))
+    try:
+        while todo or running:
+            while todo and len(running) < jobs:
+                sub, name, out = todo.pop(0)
+                hide = (*(s for s in subs if s != sub), out_root.resolve())
+                gradescope = out / "gradescope" / "results.json" if opts.gradescope else None
+                running[name] = _start_child(sub, out, hide, opts, gradescope)
+            time.sleep(0.05)
+            for name, child in list(running.items()):
+                if child.process.is_alive():
+                    continue
+                del running[name]
+                res = rows[name] = _finish_child(child)
+                durations.append(time.perf_counter() - child.started)
+                done += 1
+                eta = (len(todo) + len(running)) * (sum(durations) / len(durations)) / jobs
+                say(progress_line(done, total, name, res, eta))
+    finally:  # interrupted (Ctrl-C): the grades under way stop and leave nothing behind
+        for child in running.values():
+            _stop_child(child)
     return finish_batch(plan, out_root, templates, csv_format)
 
 
