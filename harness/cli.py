@@ -2,7 +2,8 @@
 
 Exit codes, the same for one submission and for a batch: 0 every check passed, 1 some check
 failed, 2 something could not be graded or the command was used wrongly (the message says
-which), 130 interrupted. ``--json`` prints exactly one JSON document on stdout; progress goes to
+which), 130 interrupted (Ctrl-C), 143 stopped (SIGTERM: ``kill``, ``timeout``, a scheduler's
+time limit); interrupted or stopped, it stops the grades under way and removes their files. ``--json`` prints exactly one JSON document on stdout; progress goes to
 stderr.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -401,14 +403,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM arrived: stop as on Ctrl-C."""
+
+
+def _stop(*_) -> None:
+    raise Stopped
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    on_term = signal.signal(signal.SIGTERM, _stop)
     try:
         return args.func(args)
     except (UsageError, DataError, RubricError, IsolationError, CheckSetError,
             ClusterUnavailable) as exc:
         print(f"harness: {exc}", file=sys.stderr)
         return 2
+    except Stopped:
+        print("harness: stopped (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, on_term)

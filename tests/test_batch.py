@@ -200,6 +200,37 @@ def test_ctrl_c_stops_a_batch_and_leaves_nothing_behind(grading_data, tmp_path):
     assert left == []
 
 
+@pytest.mark.parametrize("isolation", ["subprocess", "bwrap"])
+def test_sigterm_stops_a_grade_and_leaves_nothing_behind(isolation, grading_data, tmp_path):
+    """SIGTERM to the command alone (``kill``, ``timeout``, a scheduler's time limit) while
+    the submission's code runs: exit 143, said; the grading process and the submission's
+    worker are gone (without bubblewrap too: the worker dies with the process that started
+    it) and so is the scratch."""
+    import signal
+    import time
+
+    if isolation == "bwrap" and not bwrap_works():
+        pytest.skip("bubblewrap is not installed or cannot create namespaces here")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "grade",
+                             str(FIXTURES / "hostile" / "infinite_loop"), "--quick",
+                             "--no-report", "--data-dir", str(grading_data), "--rubric", RUBRIC,
+                             "--out", str(tmp_path / "out"), "--isolation", isolation],
+                            env={**os.environ, "TMPDIR": str(temp)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not list(temp.glob("harness-*/harness-*/output.log")) and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.5)  # its worker is looping inside a hook by now
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "stopped (SIGTERM)" in err, err
+    time.sleep(0.5)
+    assert [p for p in Path("/proc").glob("[0-9]*") if str(temp).encode() in _cmdline(p)] == []
+    assert list(temp.iterdir()) == []
+
+
 def _cmdline(proc: Path) -> bytes:
     try:
         return (proc / "cmdline").read_bytes()

@@ -12,9 +12,11 @@ Python (ctypes, a C extension): :data:`SUBPROCESS_CAVEAT` says so wherever that 
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import resource
+import signal
 import shutil
 import subprocess
 import sys
@@ -200,9 +202,20 @@ def hand_over(scratch: Path) -> None:
             os.chown(Path(root) / name, WORKER_UID, WORKER_UID, follow_symlinks=False)
 
 
+try:  # loaded here, not in a forked child, where loading a library is not safe
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError, TypeError):  # not Linux
+    _prctl = None
+PR_SET_PDEATHSIG = 1
+
+
 def rlimits(limits: Limits) -> Callable[[], None]:
-    """A ``preexec_fn`` applying ``limits`` in the child before it runs anything."""
+    """A ``preexec_fn`` applying ``limits`` in the child before it runs anything, and killing
+    it when the process that started it dies (on Linux; bubblewrap's ``--die-with-parent``
+    does the same), so a grade that is killed leaves no worker running."""
     def apply() -> None:
+        if _prctl is not None:
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         mb = 1024 * 1024
         for which, value in ((resource.RLIMIT_AS, limits.memory_mb * mb),
                              (resource.RLIMIT_CPU, limits.cpu_seconds),
