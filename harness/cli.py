@@ -3,8 +3,8 @@
 Exit codes, the same for one submission and for a batch: 0 every check passed, 1 some check
 failed, 2 something could not be graded or the command was used wrongly (the message says
 which), 130 interrupted (Ctrl-C), 143 stopped (SIGTERM: ``kill``, ``timeout``, a scheduler's
-time limit); interrupted or stopped, it stops the grades under way and removes their files. ``--json`` prints exactly one JSON document on stdout; progress goes to
-stderr.
+time limit); interrupted or stopped, it stops the grades under way and removes their files.
+``--json`` prints exactly one JSON document on stdout; progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -413,7 +414,8 @@ def _stop(*_) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    on_term = signal.signal(signal.SIGTERM, _stop)
+    in_main = threading.current_thread() is threading.main_thread()  # where handlers can be set
+    on_term = signal.signal(signal.SIGTERM, _stop) if in_main else None
     try:
         return args.func(args)
     except (UsageError, DataError, RubricError, IsolationError, CheckSetError,
@@ -427,4 +429,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("harness: interrupted", file=sys.stderr)
         return 130
     finally:
-        signal.signal(signal.SIGTERM, on_term)
+        if in_main:
+            signal.signal(signal.SIGTERM, on_term)

@@ -185,7 +185,10 @@ def test_ctrl_c_stops_a_batch_and_leaves_nothing_behind(grading_data, tmp_path):
                              "--rubric", RUBRIC, "--out", str(tmp_path / "out"),
                              "--isolation", ISOLATION],
                             env={**os.environ, "TMPDIR": str(temp)}, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # as in a terminal, even where this run ignores SIGINT (started in
+                            # the background by a non-interactive shell, say)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     while len(list(temp.glob("harness-*/harness-*"))) < 2 and time.time() < deadline:
         time.sleep(0.1)  # both grades under way, each in its scratch directory

@@ -6,7 +6,6 @@ then retried elsewhere), this process stops its grade and removes ``WORKDIR`` it
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
@@ -14,11 +13,9 @@ import sys
 from pathlib import Path
 
 from harness.files import remove_tree
-from harness.sandbox.isolation import Limits
+from harness.sandbox.isolation import Limits, on_parent_death
 
 from .local import BatchOptions, grade_supervised
-
-PR_SET_PDEATHSIG = 1
 
 
 def _stop(*_) -> None:
@@ -30,12 +27,8 @@ def stop_with(parent: int) -> None:
     """Exit (``SystemExit``, so cleanup runs) on SIGTERM, and have the kernel send SIGTERM when
     ``parent`` dies (Linux; elsewhere an orphaned task runs to its end)."""
     signal.signal(signal.SIGTERM, _stop)
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError, TypeError):
-        return
-    if os.getppid() != parent:  # it died before the kernel was asked to say so
-        sys.exit(128 + signal.SIGTERM)
+    if on_parent_death(signal.SIGTERM) and os.getppid() != parent:
+        sys.exit(128 + signal.SIGTERM)  # it died before the kernel was asked to say so
 
 
 def main() -> int:

@@ -209,13 +209,18 @@ except (OSError, AttributeError, TypeError):  # not Linux
 PR_SET_PDEATHSIG = 1
 
 
+def on_parent_death(sig: int) -> bool:
+    """Have the kernel send ``sig`` to this process when its parent dies (Linux
+    ``PR_SET_PDEATHSIG``, kept across ``exec``); False where that is not available."""
+    return _prctl is not None and _prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) == 0
+
+
 def rlimits(limits: Limits) -> Callable[[], None]:
     """A ``preexec_fn`` applying ``limits`` in the child before it runs anything, and killing
     it when the process that started it dies (on Linux; bubblewrap's ``--die-with-parent``
     does the same), so a grade that is killed leaves no worker running."""
     def apply() -> None:
-        if _prctl is not None:
-            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        on_parent_death(signal.SIGKILL)
         mb = 1024 * 1024
         for which, value in ((resource.RLIMIT_AS, limits.memory_mb * mb),
                              (resource.RLIMIT_CPU, limits.cpu_seconds),
