@@ -206,9 +206,9 @@ def test_ctrl_c_stops_a_batch_and_leaves_nothing_behind(grading_data, tmp_path):
 @pytest.mark.parametrize("isolation", ["subprocess", "bwrap"])
 def test_sigterm_stops_a_grade_and_leaves_nothing_behind(isolation, grading_data, tmp_path):
     """SIGTERM to the command alone (``kill``, ``timeout``, a scheduler's time limit) while
-    the submission's code runs: exit 143, said; the grading process and the submission's
-    worker are gone (without bubblewrap too: the worker dies with the process that started
-    it) and so is the scratch."""
+    the submission's code runs: exit 143, said; the grading process, the submission's worker
+    (without bubblewrap too: it dies with the process that started it), the report process
+    and the overlay's trainer (a cold cache) are gone, and so is the scratch."""
     import signal
     import time
 
@@ -218,9 +218,10 @@ def test_sigterm_stops_a_grade_and_leaves_nothing_behind(isolation, grading_data
     temp.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "harness", "grade",
                              str(FIXTURES / "hostile" / "infinite_loop"), "--quick",
-                             "--no-report", "--data-dir", str(grading_data), "--rubric", RUBRIC,
+                             "--data-dir", str(grading_data), "--rubric", RUBRIC,
                              "--out", str(tmp_path / "out"), "--isolation", isolation],
-                            env={**os.environ, "TMPDIR": str(temp)},
+                            env={**os.environ, "TMPDIR": str(temp),
+                                 "HARNESS_CACHE": str(tmp_path / "cache")},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while not list(temp.glob("harness-*/harness-*/output.log")) and time.time() < deadline:
@@ -230,8 +231,21 @@ def test_sigterm_stops_a_grade_and_leaves_nothing_behind(isolation, grading_data
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143 and "stopped (SIGTERM)" in err, err
     time.sleep(0.5)
-    assert [p for p in Path("/proc").glob("[0-9]*") if str(temp).encode() in _cmdline(p)] == []
+    assert _started_with(temp) == []  # every process of the grade has TMPDIR in temp
     assert list(temp.iterdir()) == []
+
+
+def _started_with(temp: Path) -> list[str]:
+    """The processes whose environment has TMPDIR in ``temp``, with their command lines."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            env = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(e.startswith(b"TMPDIR=" + str(temp).encode()) for e in env):
+            found.append(_cmdline(proc).replace(b"\0", b" ").decode(errors="replace"))
+    return found
 
 
 def _cmdline(proc: Path) -> bytes:

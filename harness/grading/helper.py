@@ -1,14 +1,19 @@
 """A process of the harness's own code that a grade starts beside itself (the report renderer,
 the reference's curves): never the submission's. Its standard error is kept to explain a failure,
-and it never outlives the grade: use it as a context manager."""
+and it never outlives the grade: use it as a context manager (and should the grade be killed,
+the kernel kills it too)."""
 
 from __future__ import annotations
 
+import functools
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+
+from harness.sandbox.isolation import on_parent_death
 
 
 class Helper:
@@ -22,7 +27,7 @@ class Helper:
         self.process = subprocess.Popen(
             [sys.executable, "-m", module, *args], env={**os.environ, **(env or {})},
             stdin=subprocess.PIPE if talk else subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=self._errors)
+            stderr=self._errors, preexec_fn=functools.partial(on_parent_death, signal.SIGKILL))
 
     def wait(self, timeout: float) -> int | None:
         """Its exit code, or None if it took longer than ``timeout`` seconds (it is then
