@@ -206,13 +206,22 @@ try:  # loaded here, not in a forked child, where loading a library is not safe
     _prctl = ctypes.CDLL(None, use_errno=True).prctl
 except (OSError, AttributeError, TypeError):  # not Linux
     _prctl = None
-PR_SET_PDEATHSIG = 1
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 
 
 def on_parent_death(sig: int) -> bool:
     """Have the kernel send ``sig`` to this process when its parent dies (Linux
     ``PR_SET_PDEATHSIG``, kept across ``exec``); False where that is not available."""
     return _prctl is not None and _prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) == 0
+
+
+@functools.cache
+def become_subreaper() -> None:
+    """Make this process adopt its descendants' orphans (Linux ``PR_SET_CHILD_SUBREAPER``),
+    so that a process a submission double-forks around the guard is found among its
+    children. Elsewhere, leftovers are still killed with the process group on close."""
+    if _prctl is not None:
+        _prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def rlimits(limits: Limits) -> Callable[[], None]:

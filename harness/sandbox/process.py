@@ -7,8 +7,6 @@ harness process itself is never at risk. After a failure the next call starts a 
 
 from __future__ import annotations
 
-import ctypes
-import functools
 import os
 import signal
 import subprocess
@@ -21,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from . import wire
-from .isolation import Limits, bwrap_prefix, copy_submission, hand_over, rlimits, worker_env
+from .isolation import (Limits, become_subreaper, bwrap_prefix, copy_submission, hand_over,
+                        rlimits, worker_env)
 from .worker import SHARED_DIR
 
 SHARE_BYTES = 1 << 20  # arrays this large travel as shared files, not through the pipe
@@ -500,17 +499,6 @@ def _reap(pid: int, patience: float = 1.0) -> None:
         if done or time.monotonic() > deadline:
             return
         time.sleep(0.002)
-
-
-@functools.cache
-def become_subreaper() -> None:
-    """Make this process adopt its descendants' orphans (Linux ``PR_SET_CHILD_SUBREAPER``),
-    so that a process a submission double-forks around the guard is found among its
-    children."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux: leftovers are still killed with the process group on close
 
 
 def _handles(obj: Any):
