@@ -409,6 +409,7 @@ class Stopped(KeyboardInterrupt):
 
 
 def _stop(*_) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: let the cleanup finish
     raise Stopped
 
 
