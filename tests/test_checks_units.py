@@ -11,6 +11,7 @@ from harness.checks.loss import L2Convention
 from harness.checks.optimizer import describe_step, expected_lr
 from harness.checks.policy import reachable_files, scan_source, scan_submission, verdict
 from harness.checks.search import RecordsError, normalize, read_records
+from harness.sandbox.workarea import WorkArea
 from harness.grading.declarations import Declarations, parse
 
 RNG = np.random.default_rng(0)
@@ -115,16 +116,25 @@ def test_declarations_are_validated_with_suggestions():
 
 
 def test_search_records_in_the_shapes_scripts_write(tmp_path):
-    (tmp_path / "r.csv").write_text("learning_rate,hidden_size,weight_decay,val_accuracy\n"
-                                    "0.1,[64 32],0.001,83.5\n")
-    (tmp_path / "r.json").write_text('{"a": {"lr": 0.1, "hidden": "64-32", "lambda": 0.001, '
-                                     '"acc": 0.835}}')
-    for name in ("r.csv", "r.json"):
-        trial = normalize(read_records(tmp_path / name, tmp_path)[0])
-        assert trial == {"lr": 0.1, "hidden_sizes": [64, 32], "reg": 0.001,
-                         "val_acc": pytest.approx(0.835)}
-    with pytest.raises(RecordsError, match="not inside out_dir"):
-        read_records(tmp_path.parent / "elsewhere.csv", tmp_path)
+    with WorkArea(tmp_path / "work") as work:
+        out = work.new_dir("search")
+        (out / "r.csv").write_text("learning_rate,hidden_size,weight_decay,val_accuracy\n"
+                                   "0.1,[64 32],0.001,83.5\n")
+        (out / "r.json").write_text('{"a": {"lr": 0.1, "hidden": "64-32", "lambda": 0.001, '
+                                    '"acc": 0.835}}')
+        for name in ("r.csv", "r.json"):
+            for path in (out / name, name):  # absolute, or relative to out_dir
+                trial = normalize(read_records(path, out, work)[0])
+                assert trial == {"lr": 0.1, "hidden_sizes": [64, 32], "reg": 0.001,
+                                 "val_acc": pytest.approx(0.835)}
+        (tmp_path / "work" / "elsewhere.csv").write_text("lr\n1\n")
+        with pytest.raises(RecordsError, match="not inside out_dir"):
+            read_records(tmp_path / "work" / "elsewhere.csv", out, work)
+        with pytest.raises(RecordsError, match="climbs out of the work directory"):
+            read_records("../elsewhere.csv", out, work)
+        (out / "link.csv").symlink_to(out / "r.csv")  # even to a file of its own
+        with pytest.raises(RecordsError, match="cannot be read"):
+            read_records("link.csv", out, work)
     with pytest.raises(RecordsError, match="no reg"):
         normalize({"lr": 1, "hidden": 3, "val_acc": 0.5})
 

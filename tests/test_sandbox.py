@@ -66,7 +66,7 @@ def test_a_restart_loads_the_plugin_in_a_spare_that_never_ran_it(isolation, tmp_
     if isolation == "bwrap" and not bwrap_works():
         pytest.skip("bubblewrap is not installed or cannot create namespaces here")
     proc = make(tmp_path, """
-        with open("loads.txt", "a") as f:  # in the worker's scratch directory
+        with open("loads.txt", "a") as f:  # in the worker's work directory
             f.write("load\\n")
         STATE = []
         @hookimpl
@@ -74,7 +74,7 @@ def test_a_restart_loads_the_plugin_in_a_spare_that_never_ran_it(isolation, tmp_
             STATE.append(1)
             return np.full(len(x), len(STATE))
     """, isolation)
-    loads = tmp_path / "scratch" / "loads.txt"
+    loads = tmp_path / "scratch" / "work" / "loads.txt"
     with proc:
         proc.start()
         assert proc.call("harness_predict", x=np.zeros(2)).tolist() == [1, 1]

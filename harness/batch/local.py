@@ -126,6 +126,7 @@ def _start_child(sub: Path, out: Path, hide: tuple[Path, ...], opts: BatchOption
     if stale.exists():
         stale.unlink()
     scratch_root = Path(tempfile.mkdtemp(prefix="harness-"))
+    os.chmod(scratch_root, 0o711)  # its grades' workers, of other users, pass through
     proc = multiprocessing.get_context(start_method()).Process(
         target=_grade_child, args=(sub, out, hide, opts, gradescope, scratch_root), daemon=True)
     proc.start()

@@ -38,12 +38,8 @@ class TrainedRun:
     checkpoint_dir: Path
     checkpoint_path: Path
     seconds: float
+    saved: bool  # whether the run wrote anything where its checkpoint belongs
     stray_files: list[str] = field(default_factory=list)
-
-    @property
-    def saved(self) -> bool:
-        """Whether the submission wrote anything where its checkpoint belongs."""
-        return any(p.is_file() for p in self.checkpoint_dir.rglob("*"))
 
     @property
     def best_val_acc(self) -> float:

@@ -1,9 +1,10 @@
 """One way to run a submission's training, shared by the training and checkpoint checks.
 
-A run gets a fresh directory in scratch: ``checkpoint/`` is the submission's to fill (one file at
-``checkpoint_path``, or any files it likes), and, for a submission that declares
-``data="files"``, ``data/`` holds the run's training and validation split in the dataset's
-official format. The history comes back validated.
+A run gets a fresh directory in the worker's work area: ``checkpoint/`` is the submission's to
+fill (one file at ``checkpoint_path``, or any files it likes), and, for a submission that
+declares ``data="files"``, ``data/`` holds the run's training and validation split in the
+dataset's official format. The history comes back validated. Everything in the work area is
+touched through :class:`harness.sandbox.workarea.WorkArea` only, never by path.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.data.export import write_split
+from harness.data.export import split_files
 
 from .artifacts import TrainedRun
 
@@ -65,27 +66,31 @@ def history_problems(history, max_epochs: int) -> list[str]:
 
 def data_files(ctx, directory: Path, x_train: np.ndarray, y_train: np.ndarray,
                x_val: np.ndarray, y_val: np.ndarray) -> str | None:
-    """The split written as dataset files in ``directory`` for a submission that declared
-    ``data="files"`` (its ``data_dir``); None for one that takes arrays."""
+    """The split written as dataset files in a new ``data`` directory in ``directory`` (of the
+    work area) for a submission that declared ``data="files"`` (its ``data_dir``); None for
+    one that takes arrays."""
     if ctx.decl.data != "files":
         return None
-    return str(write_split(ctx.data.name, directory, x_train, y_train, x_val, y_val))
+    data_dir = ctx.proc.work.new_dir("data", directory, unique=False)
+    ctx.proc.work.write_files(data_dir, split_files(ctx.data.name, x_train, y_train, x_val,
+                                                    y_val))
+    return str(data_dir)
 
 
-def _files(root: Path, skip: tuple[Path, ...]) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*")
-            if p.is_file() and not any(p.is_relative_to(s) for s in skip)}
+def _files(ctx, skip: Path) -> set[str]:
+    """Files in the work area outside ``skip`` (a run's own directory)."""
+    return set(ctx.proc.work.files(skip=(skip.name,)))
 
 
 def train(ctx, name: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
           y_val: np.ndarray, config: dict, budget: dict) -> TrainedRun | str:
     """Run ``harness_train`` once; the run, or what is wrong with its history."""
-    run_dir = ctx.run_dir(name)
-    checkpoint_dir = ctx.run_dir(f"{name}/checkpoint")
+    work = ctx.proc.work
+    run_dir = work.new_dir(name)
+    checkpoint_dir = work.new_dir("checkpoint", run_dir, unique=False)
     checkpoint_path = checkpoint_dir / "best.npz"
-    data_dir = data_files(ctx, run_dir / "data", x_train, y_train, x_val, y_val)
-    ours = (run_dir, ctx.proc.shared_dir)  # the run's own files, the arrays the harness shares
-    before = _files(ctx.scratch, ours)
+    data_dir = data_files(ctx, run_dir, x_train, y_train, x_val, y_val)
+    before = _files(ctx, run_dir)
     started = time.perf_counter()
     history = ctx.call("harness_train", timeout=ctx.settings.train_timeout,
                        label=f"{name} run", x_train=x_train,
@@ -96,6 +101,7 @@ def train(ctx, name: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.nd
     problems = history_problems(history, budget["epochs"])
     if problems:
         return "; ".join(problems)
-    stray = sorted(_files(ctx.scratch, ours) - before - {"output.log"})
+    stray = sorted(_files(ctx, run_dir) - before)
     return TrainedRun(config, budget, history, checkpoint_dir, checkpoint_path, seconds,
-                      [s for s in stray if not s.startswith(("tmp/", "."))])
+                      work.has_files(checkpoint_dir),
+                      [s for s in stray if not s.startswith(("tmp", "."))])

@@ -19,6 +19,8 @@ import math
 import re
 from pathlib import Path
 
+from harness.sandbox.workarea import Tampered, WorkArea
+
 from . import Check, Outcome, checkimpl, runs
 from .artifacts import SearchRecord
 
@@ -72,18 +74,24 @@ def normalize(trial) -> dict:
     return out
 
 
-def read_records(path: Path, out_dir: Path) -> list:
-    """Trials from a records file the submission wrote inside ``out_dir``."""
+def read_records(path: Path, out_dir: Path, work: WorkArea) -> list:
+    """Trials from a records file the submission wrote inside ``out_dir`` (of ``work``)."""
     path = Path(path)
     if not path.is_absolute():
         path = out_dir / path
-    if path.is_symlink() or not path.resolve().is_relative_to(out_dir.resolve()):
+    try:
+        inside = work.relative(path).is_relative_to(work.relative(out_dir))
+        data = work.read_file(path, MAX_RECORDS_BYTES) if inside else None
+    except FileNotFoundError:
+        raise RecordsError(f"harness_search returned {path.name!r}, but no such file was "
+                           "written") from None
+    except Tampered as exc:
+        raise RecordsError(f"the records file cannot be read: {exc}") from None
+    except ValueError:
+        raise RecordsError(f"the records file is over {MAX_RECORDS_BYTES >> 20} MB") from None
+    if data is None:
         raise RecordsError(f"the records file {path} is not inside out_dir")
-    if not path.is_file():
-        raise RecordsError(f"harness_search returned {path.name!r}, but no such file was written")
-    if path.stat().st_size > MAX_RECORDS_BYTES:
-        raise RecordsError(f"the records file is over {MAX_RECORDS_BYTES >> 20} MB")
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = data.decode("utf-8", errors="replace")
     if path.suffix.lower() == ".json" or text.lstrip()[:1] in "[{":
         try:
             doc = json.loads(text)
@@ -102,10 +110,10 @@ def read_records(path: Path, out_dir: Path) -> list:
     return rows
 
 
-def trials_and_best(result, out_dir: Path) -> tuple[list[dict], dict | None]:
+def trials_and_best(result, out_dir: Path, work: WorkArea) -> tuple[list[dict], dict | None]:
     """Normalized trials and the reported best (None if the submission reported none)."""
     if isinstance(result, str):
-        return [normalize(t) for t in read_records(Path(result), out_dir)], None
+        return [normalize(t) for t in read_records(Path(result), out_dir, work)], None
     if not isinstance(result, dict) or not isinstance(result.get("trials"), list):
         raise RecordsError("harness_search must return {'trials': [{'lr', 'hidden_sizes', "
                            "'reg', 'val_acc'}, ...], 'best': {...}} or the path of a records "
@@ -128,8 +136,8 @@ class SearchCheck(Check):
         grid = {**s.search_grid, "hidden_sizes": [list(h) for h in dict.fromkeys(
             tuple(ctx.hidden(h)) for h in s.search_grid["hidden_sizes"])]}
         n_train, n_val = s.search_size
-        out_dir = ctx.run_dir("search")
-        data_dir = runs.data_files(ctx, ctx.scratch / "search-data", data.x_train[:n_train],
+        out_dir = ctx.proc.work.new_dir("search")
+        data_dir = runs.data_files(ctx, ctx.proc.work.new_dir("search-data"), data.x_train[:n_train],
                                    data.y_train[:n_train], data.x_val[:n_val],
                                    data.y_val[:n_val])
         result = ctx.call("harness_search", timeout=s.search_timeout,
@@ -139,7 +147,7 @@ class SearchCheck(Check):
                                        "hidden_sizes": ctx.hidden(s.train_config["hidden_sizes"])},
                           budget=s.search_budget, out_dir=str(out_dir), data_dir=data_dir)
         try:
-            trials, best = trials_and_best(result, out_dir)
+            trials, best = trials_and_best(result, out_dir, ctx.proc.work)
         except (RecordsError, TypeError, ValueError) as exc:
             return Outcome(False, str(exc), details={"grid": grid})
         if not trials:

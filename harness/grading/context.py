@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from harness.checks.artifacts import Artifacts, CheckArtifacts
-from harness.sandbox.isolation import hand_over
 from harness.sandbox.process import SubmissionFailure, SubmissionProcess
 
 from .declarations import Declarations
@@ -68,7 +67,6 @@ class Context:
     data: GradeData
     settings: Settings
     rubric: Any
-    scratch: Path
     decl: Declarations = field(default_factory=Declarations)
     artifacts: Artifacts | CheckArtifacts = field(default_factory=Artifacts)
 
@@ -88,13 +86,6 @@ class Context:
         checkpoint records its activation (relu only when nothing else is supported)."""
         others = [a for a in ("tanh", "leaky_relu", "sigmoid") if a in self.activations]
         return others[0] if others else self.activations[0]
-
-    def run_dir(self, name: str) -> Path:
-        """A new empty directory in scratch for one run's files (checkpoint, records)."""
-        path = self.scratch / name
-        path.mkdir(parents=True, exist_ok=True)
-        hand_over(path)
-        return path
 
     def call(self, hook: str, timeout: float | None = None, label: str = "",
              **kwargs: Any) -> Any:

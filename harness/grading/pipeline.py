@@ -187,8 +187,9 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
     with contextlib.ExitStack() as stack:  # every process started here is stopped on the way out
         renderer = stack.enter_context(Renderer()) if report else None  # imports meanwhile
         scratch = Path(tempfile.mkdtemp(prefix=f"harness-{sub.name}-", dir=scratch_root))
-        stack.callback(shutil.rmtree, scratch, ignore_errors=True)
-        proc = stack.enter_context(SubmissionProcess(sub, scratch, limits, isolation, hidden))
+        stack.callback(shutil.rmtree, scratch, ignore_errors=True)  # link-safe: rmtree uses fds
+        proc = stack.enter_context(SubmissionProcess(sub, scratch, limits, isolation, hidden,
+                                                     rubric.allowed_packages))
         if sub.is_dir():
             proc.boot()  # the worker starts up while the data loads
         data = grade_data(dataset, data_dir, seed, quick)
@@ -199,7 +200,7 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
             {"dataset": dataset, "data_dir": data_dir, "seed": seed, "quick": quick},
             limits.threads))
         loaded = time.perf_counter()
-        ctx = Context(proc, data, settings, rubric, scratch, artifacts=Artifacts())
+        ctx = Context(proc, data, settings, rubric, artifacts=Artifacts())
         outcomes = run_checks(ctx, checks, rubric, progress)
         output_tail, output_by_hook = proc.output_tail(), proc.output_by_hook()
         proc.close()
@@ -209,6 +210,7 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
             if artifacts.get(TrainedRun) else (None, {})
 
         run = {"isolation": isolation, "limits": limits.to_dict(),
+               "resources": proc.resources(),
                "blas": blas.describe(limits.threads),
                "submission_files_left_out": proc.copy_left_out or [],
                "disabled_checks": list(disabled_checks), "output_by_hook": output_by_hook,

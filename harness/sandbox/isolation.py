@@ -1,13 +1,19 @@
 """How a worker process is confined: resource limits always, bubblewrap where it is available.
 
 With ``bwrap`` (Debian package ``bubblewrap``) the worker sees only what it needs: the system's
-``/usr`` (with the data directories under it blanked), the interpreter and its packages, the
-harness's own package, and its scratch directory, the only writable place, holding a read-only
-copy of the submission. It has no network, its own PID namespace (the harness and other workers
-are invisible to it), and dies with the harness; when the harness runs as root, the worker runs
-as the unprivileged user :data:`WORKER_UID`. Without bwrap, a plain subprocess with the same
-resource limits and :mod:`harness.sandbox.guard`, which stops Python code but not code that goes around
-Python (ctypes, a C extension): :data:`SUBPROCESS_CAVEAT` says so wherever that mode is used.
+``/usr`` (with the data directories under it blanked), the interpreter's standard library, of
+its installed packages only NumPy, the worker's own dependencies and the rubric's allowed ones
+(:func:`package_view`: a forbidden framework is not there to import, whatever the code does),
+the harness's own package, a read-only copy of the submission and the arrays the harness
+shares, and its work area, the only writable place. It has no network, its own PID namespace
+(the harness and other workers are invisible to it), and dies with the harness. Without bwrap, a
+plain subprocess with the same resource limits and :mod:`harness.sandbox.guard`, which stops
+Python code but not code that goes around Python (ctypes, a C extension):
+:data:`SUBPROCESS_CAVEAT` says so wherever that mode is used.
+
+When the harness runs as root, every grade's workers run as a user of their own
+(:func:`claim_uid`), in both modes: no per-user limit (``RLIMIT_NPROC`` counts a user's tasks
+machine-wide) and no signal crosses from one grade to another.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import re
 import resource
 import signal
 import shutil
+import site
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -31,21 +39,34 @@ MODES = ("auto", "bwrap", "subprocess")
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-submission limits. Wall time is per phase: each hook call gets ``hook_seconds``;
-    training and search get their budget's time with headroom unless set here."""
+    """Per-submission limits. Wall time is per phase (each hook call gets ``hook_seconds``;
+    training and search get their budget's time with headroom unless set here) and for the
+    whole grade (``grade_seconds``). ``memory_mb``, ``processes``, ``disk_mb`` and ``files``
+    are totals over all of a grade's processes and its work area; ``memory_mb`` also bounds
+    each process's address space, ``file_mb`` each file."""
 
     hook_seconds: float = 60.0
     train_seconds: float | None = None
     search_seconds: float | None = None
+    grade_seconds: float = 3600.0
     memory_mb: int = 4096
     cpu_seconds: int = 1800
     processes: int = 256
     file_mb: int = 512
+    disk_mb: int = 2048
+    files: int = 10_000
     output_kb: int = 16
     threads: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+# The most any flag may set each limit to: a typo must not unbind a class's grades.
+HARD_CAPS = {"hook_seconds": 3600.0, "train_seconds": 4 * 3600.0, "search_seconds": 8 * 3600.0,
+             "grade_seconds": 12 * 3600.0, "memory_mb": 65536, "cpu_seconds": 12 * 3600,
+             "processes": 4096, "file_mb": 16384, "disk_mb": 65536, "files": 1_000_000,
+             "output_kb": 4096, "threads": 64}
 
 
 @functools.cache
@@ -87,7 +108,29 @@ def choose(mode: str = "auto", unattended: bool = False) -> str:
     return "subprocess"
 
 
-WORKER_UID = 65534  # "nobody"
+UID_BASE = 1_500_000_000  # far above any real user or subordinate-uid range
+UID_SLOTS = 64  # concurrent grades one process may run (a batch runs each in its own process)
+_claimed: set[int] = set()
+
+
+def claim_uid() -> int | None:
+    """A user id of its own for one grade's workers, when the harness is root (None
+    otherwise: the workers then run as the harness's user). Derived from this process's id,
+    so that concurrent grades on one machine never share one, with no shared state to keep;
+    give it back with :func:`release_uid`."""
+    if os.geteuid() != 0:
+        return None
+    for slot in range(UID_SLOTS):
+        uid = UID_BASE + os.getpid() * UID_SLOTS + slot
+        if uid not in _claimed:
+            _claimed.add(uid)
+            return uid
+    raise IsolationError(f"more than {UID_SLOTS} grades at once in one process")
+
+
+def release_uid(uid: int | None) -> None:
+    _claimed.discard(uid)
+
 SUBPROCESS_CAVEAT = (
     "graded without a sandbox (bubblewrap is not available or was not chosen): the submission "
     "ran as the harness's own user, stopped only by Python-level guards, which code that goes "
@@ -97,14 +140,26 @@ SUBPROCESS_CAVEAT = (
     "untrusted code")
 
 
-def _python_paths() -> list[Path]:
-    """What the worker's Python needs: the interpreter's prefixes (its standard library and
-    site-packages), the user's site-packages, and the harness and reference packages. Nothing else of ``sys.path``: a
-    working directory there could be a course folder full of submissions."""
+WORKER_PACKAGES = ("numpy", "pluggy")  # what the worker itself imports
+
+
+def harness_roots() -> list[Path]:
+    """The directories holding the ``harness`` and ``reference`` packages (on the worker's
+    ``PYTHONPATH``: only those two packages are visible there, not what lies beside them)."""
     import harness
     import reference
 
-    import site
+    return sorted({Path(p).resolve().parent for m in (harness, reference) for p in m.__path__
+                   if Path(p).is_dir()})
+
+
+def _python_paths() -> list[Path]:
+    """What the worker's Python needs: the interpreter's prefixes (its standard library; their
+    package directories are narrowed by :func:`package_view`), the user's site-packages, and
+    the harness and reference packages. Nothing else of ``sys.path``: a working directory
+    there could be a course folder full of submissions."""
+    import harness
+    import reference
 
     paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix),
              Path(sys.executable).resolve().parent}
@@ -116,21 +171,89 @@ def _python_paths() -> list[Path]:
     return sorted(p for p in paths if p != Path("/"))
 
 
-def drops_privileges() -> bool:
-    """Whether the sandboxed worker runs as :data:`WORKER_UID`: when the harness is root and
-    ``setpriv`` (util-linux) is there to drop to it inside the sandbox."""
-    return os.geteuid() == 0 and shutil.which("setpriv") is not None
+def _site_dirs() -> list[Path]:
+    """Every directory installed packages come from: site-packages and dist-packages."""
+    dirs = {Path(p) for p in [*site.getsitepackages(), site.getusersitepackages(), *sys.path]
+            if p and Path(p).name in ("site-packages", "dist-packages")}
+    return sorted(d.resolve() for d in dirs if d.is_dir())
 
 
-def bwrap_prefix(scratch: Path, read_only: Sequence[Path], hidden: Sequence[Path]) -> list[str]:
+def _requirement_name(spec: str) -> str | None:
+    """The distribution a requirement names, None when it only applies to an extra."""
+    if "extra ==" in spec.replace("extra==", "extra =="):
+        return None
+    name = re.split(r"[\s<>=!~;\[(]", spec.strip(), maxsplit=1)[0]
+    return name or None
+
+
+@functools.cache
+def package_view(allowed: tuple[str, ...]) -> tuple[tuple[Path, tuple[Path, ...]], ...]:
+    """For each package directory: the entries of it the worker may see. Those are NumPy and
+    the worker's own dependencies (:data:`WORKER_PACKAGES`), the distributions that provide the
+    ``allowed`` top-level modules, and everything those require (extras aside); never a
+    forbidden framework, even when an allowed package asks for one."""
+    from importlib import metadata
+
+    from .imports import forbidden_root
+
+    by_module = metadata.packages_distributions()
+    wanted = [d for m in (*WORKER_PACKAGES, *allowed) for d in by_module.get(m, [])]
+    seen: set[str] = set()
+    entries: dict[Path, set[Path]] = {}
+    while wanted:
+        name = wanted.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        base = Path(dist.locate_file("")).resolve()
+        tops = {Path(str(f)).parts[0] for f in dist.files or []
+                if Path(str(f)).parts and ".." not in Path(str(f)).parts}
+        if any(forbidden_root(t.split(".")[0].split("-")[0]) for t in tops):
+            continue
+        for top in tops:
+            if (base / top).exists() and not top.endswith(".pth"):
+                entries.setdefault(base, set()).add(base / top)
+        wanted += [n for n in map(_requirement_name, dist.requires or []) if n]
+    return tuple((d, tuple(sorted(entries.get(d, ())))) for d in _site_dirs())
+
+
+def _open_to_others(path: Path) -> bool:
+    """Whether another user can reach ``path`` (every directory above it searchable)."""
+    try:
+        return all(p.stat().st_mode & 0o001 for p in Path(path).resolve().parents)
+    except OSError:
+        return False
+
+
+def worker_uid(isolation: str, uid: int | None) -> int | None:
+    """The user a grade's workers run as: its own ``uid`` (from :func:`claim_uid`) under
+    bubblewrap when ``setpriv`` (util-linux) is there to drop to it, and in a plain subprocess
+    when the interpreter and the harness can be reached by another user (an interpreter in
+    root's home cannot); None: the harness's own user."""
+    if uid is None:
+        return None
+    if isolation == "bwrap":
+        return uid if shutil.which("setpriv") else None
+    needed = [Path(sys.executable), Path(sys.prefix), *harness_roots()]
+    return uid if all(_open_to_others(p) for p in needed) else None
+
+
+def bwrap_prefix(work: Path, read_only: Sequence[Path], hidden: Sequence[Path],
+                 uid: int | None, allowed: tuple[str, ...] = ()) -> list[str]:
     """bwrap arguments for a minimal view: ``/usr`` and its usual links, the dynamic linker's
-    cache, the interpreter and harness (read-only), the ``hidden`` directories blanked where
-    they fall inside those, ``scratch`` writable with the ``read_only`` directories in it (the
-    submission's copy, the shared arrays) read-only;
-    no network, own PID namespace, death with the harness, and (as root) the unprivileged
-    worker user. Later mounts cover earlier ones, so the order below matters."""
+    cache, the interpreter and harness (read-only), its package directories narrowed to
+    :func:`package_view`, the ``hidden`` directories blanked where they fall inside those, the
+    ``read_only`` directories (the submission's copy, the shared arrays), and ``work``, the
+    only writable place; no network, own PID namespace, death with the harness, and (as root)
+    the grade's own user ``uid``. Later mounts cover earlier ones, so the order matters."""
     args = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/usr", "/usr",
-            "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", "/etc"]
+            "--dev", "/dev", "--proc", "/proc", "--size", str(64 << 20), "--tmpfs", "/tmp",
+            "--dir", "/etc"]
     for top in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
         link = Path("/") / top
         if link.is_symlink():
@@ -156,19 +279,27 @@ def bwrap_prefix(scratch: Path, read_only: Sequence[Path], hidden: Sequence[Path
     for path in _python_paths():
         args += parents(path) + ["--ro-bind", str(path), str(path)]
         mounted.append(path)
+    for directory, visible in package_view(tuple(allowed)):
+        args += ["--tmpfs", str(directory)]
+        for entry in visible:
+            args += ["--ro-bind", str(entry), str(entry)]
+    for root in harness_roots():  # again: a package directory's view may have covered them
+        for package in ("harness", "reference"):
+            if (root / package).is_dir():
+                args += ["--ro-bind", str(root / package), str(root / package)]
     for path in hidden:
         if path.is_dir():
             args += ["--tmpfs", str(path)]
-    args += parents(scratch) + ["--bind", str(scratch), str(scratch)]
-    for path in read_only:
-        args += ["--ro-bind", str(path), str(path)]
-    args += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-             "--die-with-parent", "--new-session", "--chdir", str(scratch),
-             "--setenv", "HOME", str(scratch)]
-    if drops_privileges():
-        args += ["--", shutil.which("setpriv"), f"--reuid={WORKER_UID}",
-                 f"--regid={WORKER_UID}", "--clear-groups", "--inh-caps=-all",
-                 "--bounding-set=-all"]
+    for path in (work, *read_only):
+        args += parents(path) + ["--ro-bind" if path != work else "--bind", str(path), str(path)]
+        made.add(path)
+    args += ["--size", str(64 << 20), "--tmpfs", "/dev/shm",
+             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+             "--die-with-parent", "--new-session", "--chdir", str(work),
+             "--setenv", "HOME", str(work)]
+    if uid is not None:
+        args += ["--", shutil.which("setpriv"), f"--reuid={uid}", f"--regid={uid}",
+                 "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
     return args
 
 
@@ -193,20 +324,11 @@ def copy_submission(src: Path, dest: Path, max_mb: int) -> list[str]:
     return left_out
 
 
-def hand_over(scratch: Path) -> None:
-    """Give the scratch directory to the worker's user, when the worker drops to it."""
-    if not drops_privileges():
-        return
-    for root, dirs, files in os.walk(scratch):
-        for name in (".", *dirs, *files):
-            os.chown(Path(root) / name, WORKER_UID, WORKER_UID, follow_symlinks=False)
-
-
 try:  # loaded here, not in a forked child, where loading a library is not safe
     _prctl = ctypes.CDLL(None, use_errno=True).prctl
 except (OSError, AttributeError, TypeError):  # not Linux
     _prctl = None
-PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 36, 38
 
 
 def on_parent_death(sig: int) -> bool:
@@ -224,12 +346,20 @@ def become_subreaper() -> None:
         _prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def rlimits(limits: Limits) -> Callable[[], None]:
+def rlimits(limits: Limits, uid: int | None = None) -> Callable[[], None]:
     """A ``preexec_fn`` applying ``limits`` in the child before it runs anything, and killing
     it when the process that started it dies (on Linux; bubblewrap's ``--die-with-parent``
-    does the same), so a grade that is killed leaves no worker running."""
+    does the same), so a grade that is killed leaves no worker running. With ``uid`` (a plain
+    subprocess started by root), the child also becomes that user for good, unable to gain
+    privileges again, so that ``RLIMIT_NPROC`` holds it (root is exempt)."""
     def apply() -> None:
         on_parent_death(signal.SIGKILL)
+        if uid is not None:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            if _prctl is not None:
+                _prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
         mb = 1024 * 1024
         for which, value in ((resource.RLIMIT_AS, limits.memory_mb * mb),
                              (resource.RLIMIT_CPU, limits.cpu_seconds),
@@ -243,17 +373,19 @@ def rlimits(limits: Limits) -> Callable[[], None]:
     return apply
 
 
-_PASSED_ON = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "PYTHONPATH", "VIRTUAL_ENV",
+_PASSED_ON = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "VIRTUAL_ENV",
               "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
-def worker_env(scratch: Path, limits: Limits) -> dict[str, str]:
+def worker_env(work: Path, limits: Limits) -> dict[str, str]:
     """The worker's environment: only what Python and BLAS need (never the harness's settings,
-    nor whatever tokens the grader's shell holds), BLAS threads fixed so that results do not
-    depend on how many submissions run side by side, caches and temp files in scratch."""
+    nor whatever tokens the grader's shell holds), the harness found on ``PYTHONPATH``, BLAS
+    threads fixed so that results do not depend on how many submissions run side by side,
+    caches and temp files in the work area."""
     env = {k: os.environ[k] for k in _PASSED_ON if k in os.environ}
     threads = str(limits.threads)
-    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", HOME=str(scratch),
-               TMPDIR=str(scratch / "tmp"), MPLCONFIGDIR=str(scratch / ".matplotlib"),
+    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", PYTHONNOUSERSITE="1",
+               PYTHONPATH=os.pathsep.join(map(str, harness_roots())), HOME=str(work),
+               TMPDIR=str(work), MPLCONFIGDIR=str(work / ".matplotlib"),
                OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
     return env

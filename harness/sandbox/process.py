@@ -19,11 +19,14 @@ from typing import Any
 import numpy as np
 
 from . import wire
-from .isolation import (Limits, become_subreaper, bwrap_prefix, copy_submission, hand_over,
-                        rlimits, worker_env)
-from .worker import SHARED_DIR
+from .isolation import (Limits, become_subreaper, bwrap_prefix, claim_uid, copy_submission,
+                        release_uid, rlimits, worker_env, worker_uid)
+from .output import Output
+from .resources import WATCH_SECONDS, LimitExceeded, Watch
+from .workarea import WorkArea
 
 SHARE_BYTES = 1 << 20  # arrays this large travel as shared files, not through the pipe
+MIN_WATCHED = 0.05  # seconds: calls this long are measured at their end too
 
 SIGNAL_MEANING = {
     signal.SIGSEGV: "segmentation fault",
@@ -38,7 +41,7 @@ SIGNAL_MEANING = {
 
 class SubmissionFailure(Exception):
     """A hook call that did not produce a result. ``kind``: exception, timeout, crashed,
-    protocol, load; ``traceback`` holds the student's frames where there are some."""
+    limit, protocol, load; ``traceback`` holds the student's frames where there are some."""
 
     def __init__(self, kind: str, message: str, traceback: str = "") -> None:
         super().__init__(message)
@@ -56,17 +59,18 @@ class Handle:
 
 @dataclass
 class _Spawned:
-    """A started worker process and the harness's ends of its two pipes."""
+    """A started worker process and the harness's ends of its three pipes: requests, replies
+    and the worker's output (stdout and stderr, read non-blocking)."""
 
     proc: subprocess.Popen
     to: int
     frm: int
+    out: int
 
     def stop(self) -> None:
         """Close its pipes and kill its whole process group: nothing the submission forked
-        outlives it. (Nothing is lost: the worker flushes the submission's output after every
-        call.)"""
-        for fd in (self.to, self.frm):
+        outlives it."""
+        for fd in (self.to, self.frm, self.out):
             try:
                 os.close(fd)
             except OSError:
@@ -75,23 +79,38 @@ class _Spawned:
 
 
 class SubmissionProcess:
-    """One submission's worker. Use as a context manager; ``call`` hooks by name."""
+    """One submission's worker. Use as a context manager; ``call`` hooks by name.
+
+    Its scratch directory (the caller's, empty) holds ``code/`` (the worker's read-only copy of
+    the submission), ``shared/`` (large arrays the harness shares, read-only to the worker) and
+    ``work/``, the worker's only writable place, which the harness touches only through
+    :attr:`work` (:class:`~harness.sandbox.workarea.WorkArea`), never by path."""
 
     def __init__(self, submission: Path, scratch: Path, limits: Limits | None = None,
-                 isolation: str = "subprocess", hidden: tuple[Path, ...] = ()) -> None:
+                 isolation: str = "subprocess", hidden: tuple[Path, ...] = (),
+                 allowed: tuple[str, ...] = ()) -> None:
         """``isolation``: "bwrap" or "subprocess" (see :func:`harness.sandbox.isolation.choose`);
         ``hidden``: directories the submission must not read (data, caches, reports, other
-        submissions)."""
+        submissions); ``allowed``: top-level modules of installed packages the worker may
+        import besides NumPy (under bwrap, no other installed package is there to import)."""
         self.submission = Path(submission).resolve()
         self.scratch = Path(scratch).resolve()
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.scratch, 0o711)  # a worker of another user passes through, lists nothing
         self.code = self.scratch / "code" / self.submission.name  # the worker's read-only copy
         self.copy_left_out: list[str] | None = None
         self.limits = limits or Limits()
         self.isolation = isolation
+        self.allowed = tuple(allowed)
         needed = (self.code, self.scratch, Path(__file__).resolve().parents[1])
         self.hidden = tuple(h for h in (Path(p).resolve() for p in hidden)
                             if not any(n.is_relative_to(h) for n in needed))
-        self.log_path = self.scratch / "output.log"
+        self._claimed_uid = claim_uid()
+        self.uid = worker_uid(isolation, self._claimed_uid)
+        self.work = WorkArea(self.scratch / "work", self.uid)
+        self.watch = Watch(self.limits, self.work)
+        self.output = Output(self.limits.output_kb * 1024, self.limits.file_mb << 20)
+        self._requests = 0
         self.default_timeout = self.limits.hook_seconds
         self._worker: _Spawned | None = None  # the worker loaded with the plugin
         self.generation = 0
@@ -102,8 +121,8 @@ class SubmissionProcess:
         # Where the time went, for benchmarks (never scored: "in_hooks" is as the worker says)
         self.timing = {"worker_starts": 0, "workers_spawned": 0, "worker_start": 0.0,
                        "hook_calls": 0, "in_calls": 0.0, "in_hooks": 0.0}
-        self.output_parts: list[list] = []  # [what, start, end] offsets in the log
-        self.shared_dir = self.scratch / SHARED_DIR
+        self.shared_dir = self.scratch / "shared"
+        self.shared_dir.mkdir(mode=0o755)
         self._shared: dict[tuple, tuple[np.ndarray, str]] = {}  # see _share
         self._worker_pid: int | None = None  # see _locate_worker
         self._spare: _Spawned | None = None  # see _start
@@ -139,11 +158,11 @@ class SubmissionProcess:
     def start(self) -> None:
         """Start a worker and load the plugin. Never raises for the submission's sake: a plugin
         that fails to load (or hangs, or kills its process while loading) sets ``load_error``."""
-        at, t0 = self._log_size(), time.perf_counter()
+        t0 = time.perf_counter()
+        self.output.begin("loading harness_plugin.py")
         try:
             self._start()
         finally:
-            self._mark("loading harness_plugin.py", at)
             self.timing["worker_starts"] += 1
             self.timing["worker_start"] += time.perf_counter() - t0
 
@@ -162,13 +181,14 @@ class SubmissionProcess:
                 spare.stop()
             spare = self._spawn()
         self._worker = spare
+        self._requests += 1
         try:
-            wire.send(spare.to, wire.encode({"op": "load"}))
+            wire.send(spare.to, wire.encode({"op": "load", "id": self._requests}))
         except OSError:
             pass  # it died; receiving says how
         try:
             hello = self._receive(time.monotonic() + self.limits.hook_seconds,
-                                  "loading harness_plugin.py")
+                                  "loading harness_plugin.py", self._requests)
         except SubmissionFailure as failure:
             self.load_error, self.implemented = failure, []
             return
@@ -187,40 +207,59 @@ class SubmissionProcess:
             self._spare = self._spawn()
 
     def _spawn(self) -> _Spawned:
-        """A sandboxed worker process and its two pipe ends; it sets itself up (guard, import
+        """A sandboxed worker process and its three pipe ends; it sets itself up (guard, import
         blocker, NumPy) and waits for ``load`` before it touches the submission."""
-        (self.scratch / "tmp").mkdir(parents=True, exist_ok=True)
-        self.log_path.touch()
-        self.shared_dir.mkdir(exist_ok=True)
         if self.copy_left_out is None:
             self.copy_left_out = copy_submission(self.submission, self.code,
                                                  self.limits.file_mb)
-        hand_over(self.scratch)
         self.timing["workers_spawned"] += 1
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
+        out_r, out_w = os.pipe()
+        os.set_blocking(out_r, False)
+        work = self.work.path
         cmd = [sys.executable, "-m", "harness.sandbox.worker", str(self.code),
                "--fd-in", str(to_worker_r), "--fd-out", str(from_worker_w),
-               "--log", str(self.log_path)]
+               "--work", str(work), "--shared", str(self.shared_dir)]
         for path in self.hidden:
             cmd += ["--deny", str(path)]
         if self.isolation == "bwrap":
-            cmd = bwrap_prefix(self.scratch, (self.code, self.shared_dir), self.hidden) + cmd
-        with open(self.log_path, "ab") as log:  # what the worker says before it takes over
-            proc = subprocess.Popen(cmd, pass_fds=(to_worker_r, from_worker_w),
-                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    cwd=self.scratch, env=worker_env(self.scratch, self.limits),
-                                    preexec_fn=rlimits(self.limits), start_new_session=True)
-        os.close(to_worker_r)
-        os.close(from_worker_w)
-        return _Spawned(proc, to_worker_w, from_worker_r)
+            cmd = bwrap_prefix(work, (self.code, self.shared_dir), self.hidden, self.uid,
+                               self.allowed) + cmd
+        try:
+            proc = subprocess.Popen(
+                cmd, pass_fds=(to_worker_r, from_worker_w), stdin=subprocess.DEVNULL,
+                stdout=out_w, stderr=out_w, cwd=work, env=worker_env(work, self.limits),
+                preexec_fn=rlimits(self.limits, self.uid if self.isolation != "bwrap" else None),
+                start_new_session=True)
+        finally:
+            for fd in (to_worker_r, from_worker_w, out_w):
+                os.close(fd)
+        return _Spawned(proc, to_worker_w, from_worker_r, out_r)
 
     def close(self) -> None:
-        """Stop the worker and the spare, with everything they started."""
+        """Stop the worker and the spare, with everything they started; the work area's last
+        totals join the resource record. Closing twice does nothing more."""
+        if self.work.closed:
+            return
+        try:
+            self._watch_tick()
+        except LimitExceeded:
+            pass  # the grade is over: the record says it
+        if self._worker is not None:
+            self._drain()
         self._stop_worker()
         if self._spare is not None:
             self._spare.stop()
             self._spare = None
+        self.work.close()
+        release_uid(self._claimed_uid)
+        self._claimed_uid = None
+
+    def resources(self) -> dict:
+        """The grade's resource record so far (see :class:`~harness.sandbox.resources.Watch`),
+        with the user its workers ran as."""
+        return {**self.watch.record(), "uid": self.uid}
 
     def _stop_worker(self) -> None:
         if self._worker is not None:
@@ -242,13 +281,14 @@ class SubmissionProcess:
              **kwargs: Any) -> Any:
         """The result of ``hook(**kwargs)`` in the worker, or :class:`SubmissionFailure`.
         ``label`` names the call in the output split by hook (``harness_train (probe)``)."""
-        at, t0 = self._log_size(), time.perf_counter()
+        t0 = time.perf_counter()
+        self.output.begin(f"{hook} ({label})" if label else hook)
         try:
             return self._request({"op": "call", "hook": hook, "kwargs": kwargs}, timeout, hook)
         finally:
-            self._mark(f"{hook} ({label})" if label else hook, at)
             self.timing["hook_calls"] += 1
             self.timing["in_calls"] += time.perf_counter() - t0
+            self.watch.call_seconds += time.perf_counter() - t0
 
     def _request(self, request: dict, timeout: float | None, what: str) -> Any:
         if self.proc is None or self.proc.poll() is not None:
@@ -259,15 +299,22 @@ class SubmissionProcess:
             if value.generation != self.generation:
                 raise SubmissionFailure(
                     "crashed", "the model came from a worker process that has since died")
-        request = {**request, "kwargs": {k: self._share(v)
-                                         for k, v in request["kwargs"].items()}}
+        self._requests += 1
+        request = {**request, "id": self._requests,
+                   "kwargs": {k: self._share(v) for k, v in request["kwargs"].items()}}
         payload = wire.encode(request, lambda h: h.id)
         deadline = time.monotonic() + (timeout or self.default_timeout)
         try:
             wire.send(self._worker.to, payload)
         except OSError:
             pass  # the worker died; receiving reports how
-        reply = self._receive(deadline, what)
+        reply = self._receive(deadline, what, self._requests)
+        if time.monotonic() - (deadline - (timeout or self.default_timeout)) > MIN_WATCHED:
+            try:  # a call long enough to matter is measured at least once, at its end
+                self._watch_tick()
+            except LimitExceeded as exc:
+                self._kill()
+                raise SubmissionFailure("limit", f"{what} was stopped: {exc}") from None
         if isinstance(reply.get("seconds"), (int, float)):
             self.timing["in_hooks"] += max(float(reply["seconds"]), 0.0)
         self._sweep_leftovers(what)
@@ -314,8 +361,8 @@ class SubmissionProcess:
                     except ChildProcessError:
                         pass
         if left:
-            with open(self.log_path, "a") as log:
-                log.write(f"\n[harness] {what} left {len(left)} process(es) running; killed\n")
+            self.output.feed(f"\n[harness] {what} left {len(left)} process(es) running; "
+                             "killed\n".encode())
 
     def _note_blocked(self, attempts) -> None:
         """Keep every forbidden import the worker reports, across worker restarts."""
@@ -327,13 +374,30 @@ class SubmissionProcess:
                 if clean not in self.blocked_imports:
                     self.blocked_imports.append(clean)
 
-    def _receive(self, deadline: float, what: str) -> dict:
+    def _receive(self, deadline: float, what: str, request: int) -> dict:
+        """The reply to request number ``request``, the worker's output read meanwhile and its
+        totals watched; every way this can fail is a :class:`SubmissionFailure`."""
+        worker = self._worker
         try:
-            frame = wire.receive(self._worker.frm, deadline)
+            try:
+                frame = wire.receive(worker.frm, deadline,
+                                     also={worker.out: lambda: self.output.drain(worker.out, 16)},
+                                     every=(WATCH_SECONDS, self._watch_tick))
+            finally:
+                self._drain()
             reply = wire.decode(frame, lambda n: Handle(int(n), self.generation))
             if not isinstance(reply, dict):
                 raise wire.ChannelError("reply is not a message")
+            if reply.get("id") != request:
+                self._kill()
+                raise SubmissionFailure(
+                    "protocol", f"{what}: forged reply: a message that does not answer this "
+                    "call arrived on the harness's channel (written by the submission's own "
+                    "code, a thread or a process left running?); the worker was stopped")
             return reply
+        except LimitExceeded as exc:
+            self._kill()
+            raise SubmissionFailure("limit", f"{what} was stopped: {exc}") from None
         except wire.Timeout:
             self._kill()
             raise SubmissionFailure(
@@ -343,7 +407,19 @@ class SubmissionProcess:
             raise SubmissionFailure("crashed", f"{what}: {self._death_note(exc)}",
                                     self.output_tail()[-2000:]) from None
 
+    def _watch_tick(self) -> None:
+        """The grade's totals, looked at while a call runs (raises LimitExceeded)."""
+        self.watch.check([s.proc.pid for s in (self._worker, self._spare) if s is not None])
+
+    def _drain(self) -> None:
+        """Take in what the worker has printed so far (all of a call's output is in the pipe
+        when its reply arrives: the worker flushes before it replies)."""
+        if self._worker is not None:
+            self.output.drain(self._worker.out)
+
     def _death_note(self, exc: Exception) -> str:
+        if self.watch.exceeded:
+            return f"stopped: {self.watch.exceeded}"
         try:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -382,50 +458,16 @@ class SubmissionProcess:
             self._shared[key] = (value, name)
         return {"__shared__": self._shared[key][1]}
 
-    def _log_size(self) -> int:
-        try:
-            return self.log_path.stat().st_size
-        except OSError:
-            return 0
-
-    def _mark(self, what: str, start: int) -> None:
-        """Note that the output from ``start`` to the log's end came while doing ``what``;
-        consecutive calls of one hook make one part."""
-        end = self._log_size()
-        if end <= start:
-            return
-        if self.output_parts and self.output_parts[-1][0] == what:
-            self.output_parts[-1][2] = end
-        else:
-            self.output_parts.append([what, start, end])
-
     def output_by_hook(self) -> list[dict]:
         """What the submission printed, part by part (``what``: the hook, or loading the
         plugin), each cut to its last ``limits.output_kb``, in the order printed."""
-        limit = self.limits.output_kb * 1024
-        parts = []
-        try:
-            with open(self.log_path, "rb") as f:
-                for what, start, end in self.output_parts:
-                    f.seek(max(start, end - limit))
-                    text = f.read(end - max(start, end - limit)).decode("utf-8", "replace")
-                    parts.append({"what": what, "bytes": end - start,
-                                  "cut": end - start > limit, "text": text})
-        except OSError:
-            pass
-        return parts
+        self._drain()
+        return self.output.by_part()
 
     def output_tail(self) -> str:
         """The end of what the submission printed, at most ``limits.output_kb``."""
-        limit = self.limits.output_kb * 1024
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                size = f.tell()
-                f.seek(max(size - limit, 0))
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        self._drain()
+        return self.output.tail()
 
 
 def _stat(pid: int) -> list[str]:

@@ -17,6 +17,7 @@ import re
 import selectors
 import struct
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,11 @@ import numpy as np
 # 30 MB at the grading sizes); the training set travels as a shared file, not on the pipe.
 # The limit stands well above that and far below what would hurt the harness.
 MAX_FRAME = 256 << 20  # bytes on the wire: larger frames are refused, not allocated
+# The JSON header holds structure and small values only (arrays travel as raw bytes): its size
+# and its count of lists and dicts are bounded before it is parsed, so that parsing it costs
+# bounded time and memory (48 MB of nested empty lists once took the harness to 3.3 GB).
+MAX_HEADER = 8 << 20
+MAX_CONTAINERS = 100_000
 _HEADER = struct.Struct(">Q")
 _JSON_LENGTH = struct.Struct(">I")
 # numbers, booleans and fixed-width strings: never objects, never structured records
@@ -78,7 +84,12 @@ def decode(data: bytes, from_handle=None) -> Any:
         end = _JSON_LENGTH.size + length
         if end > len(data):
             raise ValueError("the header runs past the end of the message")
-        header = json.loads(bytes(data[_JSON_LENGTH.size:end]))
+        if length > MAX_HEADER:
+            raise ValueError(f"a header of {length} bytes, over the {MAX_HEADER}-byte limit")
+        raw = bytes(data[_JSON_LENGTH.size:end])
+        if raw.count(b"[") + raw.count(b"{") > MAX_CONTAINERS:
+            raise ValueError(f"over {MAX_CONTAINERS} lists and dicts in one message")
+        header = json.loads(raw)
         tree, specs = header["tree"], header["arrays"]
         arrays = _arrays(data, end, specs)
     except ChannelError:
@@ -133,23 +144,41 @@ def send(fd: int, payload: bytes) -> None:
         view = view[written:]
 
 
-def receive(fd: int, deadline: float | None = None) -> bytes:
-    """One frame from ``fd``; :class:`Timeout` past ``deadline`` (a ``time.monotonic`` value)."""
-    header = _read_exactly(fd, _HEADER.size, deadline)
+def receive(fd: int, deadline: float | None = None, also: dict | None = None,
+            every: tuple[float, Callable[[], None]] | None = None) -> bytes:
+    """One frame from ``fd``; :class:`Timeout` past ``deadline`` (a ``time.monotonic`` value).
+    While waiting, ``also`` (``{fd: handler}``, a handler returning False once its fd is done)
+    is served as its fds become readable, and ``every = (seconds, tick)`` calls ``tick`` at
+    least that often (a tick may raise to abandon the wait)."""
+    header = _read_exactly(fd, _HEADER.size, deadline, also or {}, every)
     (size,) = _HEADER.unpack(header)
     if size > MAX_FRAME:
         raise ChannelError(f"message of {size} bytes exceeds the {MAX_FRAME}-byte limit")
-    return _read_exactly(fd, size, deadline)
+    return _read_exactly(fd, size, deadline, also or {}, every)
 
 
-def _read_exactly(fd: int, n: int, deadline: float | None) -> bytes:
+def _read_exactly(fd: int, n: int, deadline: float | None, also: dict,
+                  every: tuple[float, Callable[[], None]] | None) -> bytes:
     chunks, got = [], 0
+    next_tick = time.monotonic() + every[0] if every else None
     with selectors.DefaultSelector() as sel:
         sel.register(fd, selectors.EVENT_READ)
+        for side in also:
+            sel.register(side, selectors.EVENT_READ)
         while got < n:
-            timeout = None if deadline is None else max(deadline - time.monotonic(), 0)
-            if not sel.select(timeout):
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:  # checked first: output may flood
                 raise Timeout("no answer before the time limit")
+            if next_tick is not None and now >= next_tick:
+                every[1]()
+                next_tick = now + every[0]
+            waits = [t - now for t in (deadline, next_tick) if t is not None]
+            ready = sel.select(max(min(waits), 0) if waits else None)
+            if not any(key.fd == fd for key, _ in ready):
+                for key, _ in ready:
+                    if not also[key.fd]():
+                        sel.unregister(key.fd)
+                continue
             chunk = os.read(fd, min(n - got, 1 << 20))
             if not chunk:
                 raise ChannelError("the process closed the channel")

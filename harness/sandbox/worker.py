@@ -4,8 +4,8 @@ Started by :mod:`harness.sandbox` as ``python -m harness.sandbox.worker``. It bl
 loads the submission's plugin, then answers requests on the channel (:mod:`harness.sandbox.wire`) until
 the harness closes it. It only calls the student's hooks and returns their raw results: nothing
 that scores is computed here, since whatever runs in this process can be changed by the
-submission. The submission's own stdout and stderr go to a log file, never to the
-channel.
+submission. The submission's own stdout and stderr go to a pipe the harness reads, never to the
+channel; they are flushed before every reply, so a call's output arrives before its answer.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 PLUGIN_FILE = "harness_plugin.py"
-SHARED_DIR = "shared"  # in scratch: large input arrays, written once by the harness
 SHARED_NAME = re.compile(r"a\d{1,6}\.npy")
 
 
@@ -118,13 +117,17 @@ class Worker:
             return
         hello = self.load() if isinstance(first, dict) and first.get("op") == "load" else \
             {"ok": False, "error": "the harness did not ask the worker to load the plugin"}
-        wire.send(fd_out, wire.encode({**hello, "blocked_imports": blocker.attempts}))
+        _flush()
+        wire.send(fd_out, wire.encode({**hello, "blocked_imports": blocker.attempts,
+                                       "id": first.get("id") if isinstance(first, dict)
+                                       else None}))
         while True:
             try:
                 frame = wire.receive(fd_in)
             except wire.ChannelError:
                 return  # the harness is done with us
             started = time.perf_counter()
+            request = None
             try:
                 request = wire.decode(frame, self.object_of)
                 if request["op"] == "call":
@@ -137,18 +140,23 @@ class Worker:
                          "traceback": student_traceback(exc, self.submission)}
             reply["seconds"] = time.perf_counter() - started
             reply["blocked_imports"] = blocker.attempts
+            reply["id"] = request.get("id") if isinstance(request, dict) else None
             try:
                 payload = wire.encode(reply, self.handle_of)
             except Exception as exc:
                 payload = wire.encode({"ok": False, "error": f"its result could not be sent "
-                                       f"to the harness: {exc}",
+                                       f"to the harness: {exc}", "id": reply["id"],
                                        "blocked_imports": blocker.attempts})
+            _flush()
             wire.send(fd_out, payload)
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                except OSError:
-                    pass  # the output log is full; the submission was told so
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # closed or broken by the submission: nothing more to say
 
 
 def main() -> None:
@@ -156,29 +164,22 @@ def main() -> None:
     ap.add_argument("submission", type=Path)
     ap.add_argument("--fd-in", type=int, required=True)
     ap.add_argument("--fd-out", type=int, required=True)
-    ap.add_argument("--log", type=Path, required=True)
+    ap.add_argument("--work", type=Path, required=True, help="the only writable directory")
+    ap.add_argument("--shared", type=Path, required=True, help="arrays the harness shares")
     ap.add_argument("--deny", action="append", default=[],
                     help="a directory the submission may not read")
     args = ap.parse_args()
-
-    log = os.open(args.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
-    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
 
     from harness.sandbox import guard
     from harness.sandbox.imports import ImportBlocker
 
     blocker = ImportBlocker(root=str(args.submission.resolve()))
     blocker.install()
-    scratch = args.log.parent
-    os.chdir(scratch)  # relative writes land in the scratch directory
-    shared = scratch / SHARED_DIR
-    guard.install(str(scratch), args.deny,
-                  read_only=(str(args.submission.resolve()), str(shared.resolve())))
+    os.chdir(args.work)  # relative writes land in the work directory
+    guard.install(str(args.work), args.deny)
     import numpy  # noqa: F401  (every submission needs it: imported while the worker waits)
-    Worker(args.submission.resolve(), shared).serve(args.fd_in, args.fd_out, blocker)
+    Worker(args.submission.resolve(), args.shared.resolve()).serve(args.fd_in, args.fd_out,
+                                                                   blocker)
 
 
 if __name__ == "__main__":
