@@ -47,7 +47,8 @@ def throughput(copies: int, quick: bool, data_dir, isolation: str) -> tuple[floa
         for i in range(copies):
             shutil.copytree(ROOT / "reference", cls / f"student{i:03d}",
                             ignore=shutil.ignore_patterns("__pycache__"))
-        opts = BatchOptions(data_dir=data_dir, quick=quick, isolation=isolation, report=True)
+        opts = BatchOptions(data_dir=data_dir, quick=quick, isolation=isolation, trusted=True,
+                            report=True)
         seconds = timed(lambda: run_batch([str(cls)], Path(tmp) / "out", opts, jobs=2))
     return seconds, copies / seconds * 60
 

@@ -57,9 +57,22 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
     return value
+
+
+def _limit(field: str, kind=_positive_int):
+    """A limit's argument type: positive, and at most the limit's hard cap."""
+    def parse(text: str):
+        from .sandbox.isolation import HARD_CAPS
+
+        value = kind(text)
+        if value > HARD_CAPS[field]:
+            raise argparse.ArgumentTypeError(f"at most {HARD_CAPS[field]:g}, got {value:g}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
 
 
 def _existing_dir(text: str) -> str:
@@ -100,8 +113,9 @@ def _limits(args: argparse.Namespace):
     from .sandbox.isolation import Limits
 
     return Limits(hook_seconds=args.hook_timeout, train_seconds=args.train_timeout,
-                  memory_mb=args.memory_mb, cpu_seconds=args.cpu_seconds,
-                  processes=args.max_procs, file_mb=args.max_file_mb,
+                  grade_seconds=args.grade_timeout, memory_mb=args.memory_mb,
+                  cpu_seconds=args.cpu_seconds, processes=args.max_procs,
+                  file_mb=args.max_file_mb, disk_mb=args.max_disk_mb, files=args.max_files,
                   output_kb=args.max_output_kb,
                   threads=args.threads or blas.GRADING_THREADS)
 
@@ -122,7 +136,8 @@ def _options(args: argparse.Namespace, batch: bool):
     return BatchOptions(dataset=args.dataset, data_dir=args.data_dir, rubric_path=args.rubric,
                         quick=args.quick, seed=args.seed, extra_checks=tuple(args.check),
                         disabled_checks=tuple(args.no_check), limits=limits,
-                        isolation=args.isolation, report=not args.no_report,
+                        isolation=args.isolation, trusted=args.trust_submissions,
+                        report=not args.no_report,
                         gradescope=batch and args.gradescope is not None,
                         progress=not batch)
 
@@ -311,23 +326,38 @@ def _add_grade_parser(sub) -> None:
                             "report (repeatable)")
     lim = gr.add_argument_group("isolation and limits (per submission)")
     lim.add_argument("--isolation", choices=("auto", "bwrap", "subprocess"), default="auto",
-                     help="auto: bubblewrap where it works, else a plain subprocess")
-    lim.add_argument("--hook-timeout", type=_positive_float, default=60.0, metavar="S",
-                     help="wall seconds for each hook call (default 60)")
-    lim.add_argument("--train-timeout", type=_positive_float, metavar="S",
-                     help="wall seconds for one training run (default: scaled to this "
-                          "machine's speed)")
-    lim.add_argument("--memory-mb", type=_positive_int, default=4096,
-                     help="address space (default 4096)")
-    lim.add_argument("--cpu-seconds", type=_positive_int, default=1800,
-                     help="CPU time (default 1800)")
-    lim.add_argument("--max-procs", type=_positive_int, default=256,
-                     help="processes (default 256)")
-    lim.add_argument("--max-file-mb", type=_positive_int, default=512,
-                     help="largest file, output log included (default 512)")
-    lim.add_argument("--max-output-kb", type=_positive_int, default=16,
+                     help="auto: bubblewrap where it works, else (one submission only) a "
+                          "plain subprocess")
+    lim.add_argument("--trust-submissions", action="store_true",
+                     help="let a batch run with --isolation subprocess: without a sandbox any "
+                          "submission can read the test labels and change other grades; for "
+                          "code you trust only")
+    lim.add_argument("--hook-timeout", type=_limit("hook_seconds", _positive_float),
+                     default=60.0, metavar="S", help="wall seconds for each hook call "
+                     "(default 60)")
+    lim.add_argument("--train-timeout", type=_limit("train_seconds", _positive_float),
+                     metavar="S", help="wall seconds for one training run (default: the "
+                     "budget's work at a fixed slow rate, 300 to 1800; the same on every "
+                     "machine)")
+    lim.add_argument("--grade-timeout", type=_limit("grade_seconds", _positive_float),
+                     default=3600.0, metavar="S",
+                     help="wall seconds for a whole grade (default 3600)")
+    lim.add_argument("--memory-mb", type=_limit("memory_mb"), default=4096,
+                     help="memory of all the submission's processes together, and each one's "
+                          "address space (default 4096)")
+    lim.add_argument("--cpu-seconds", type=_limit("cpu_seconds"), default=1800,
+                     help="CPU time of each process (default 1800)")
+    lim.add_argument("--max-procs", type=_limit("processes"), default=256,
+                     help="processes and threads at once (default 256)")
+    lim.add_argument("--max-file-mb", type=_limit("file_mb"), default=512,
+                     help="largest file, and all output printed (default 512)")
+    lim.add_argument("--max-disk-mb", type=_limit("disk_mb"), default=2048,
+                     help="disk used in the work directory, all files together (default 2048)")
+    lim.add_argument("--max-files", type=_limit("files"), default=10_000,
+                     help="files and directories in the work directory (default 10000)")
+    lim.add_argument("--max-output-kb", type=_limit("output_kb"), default=16,
                      help="how much of the submission's output the results keep (default 16)")
-    lim.add_argument("--threads", type=_positive_int,
+    lim.add_argument("--threads", type=_limit("threads"),
                      help="BLAS threads per submission (default 1, fixed so that a grade is "
                           "the same alone or in a batch; printed, and kept in results.json)")
     gr.set_defaults(func=_grade)

@@ -81,7 +81,7 @@ def test_hostile_class_is_contained(isolation, grading_data, tmp_path, monkeypat
     monkeypatch.setenv("GRADER_SECRET_TOKEN", "do-not-leak")  # nor the grader's secrets
 
     opts = BatchOptions(rubric_path=RUBRIC, quick=True, limits=LIMITS, isolation=isolation,
-                        report=False)
+                        trusted=True, report=False)  # trusted: so that subprocess mode runs
     rows = run_batch([str(cls)], out, opts, jobs=2)
 
     assert len(rows) == len(EXPECTED) + len(BY_MODE) + 1
@@ -285,6 +285,14 @@ def test_a_batch_never_runs_unsandboxed_by_accident(grading_data, tmp_path, monk
     err = capsys.readouterr().err
     assert code == 2 and "would run untrusted code without a sandbox" in err
     assert "--isolation subprocess" in err and not (tmp_path / "out").exists()
+    # Asking for subprocess isolation is not enough: the risk must be named.
+    args = ["grade", str(cls), "--quick", "--data-dir", str(grading_data), "--rubric", RUBRIC,
+            "--out", str(tmp_path / "out"), "--isolation", "subprocess"]
+    assert main(args) == 2 and "--trust-submissions" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    assert main([*args, "--trust-submissions"]) == 1  # graded: bob has bugs
+    assert "graded without a sandbox" in capsys.readouterr().err
+    assert (tmp_path / "out" / "bob" / "results.json").is_file()
 
 
 def _around_python_class(tmp_path: Path, grading_data: Path) -> tuple[Path, Path]:
@@ -325,7 +333,7 @@ def test_code_that_goes_around_python(isolation, grading_data, tmp_path):
                        capture_output=True, check=False)
         reader = json.loads((tmp_path / "r" / "results.json").read_text())
         opts = BatchOptions(data_dir=str(grading_data), rubric_path=RUBRIC, quick=True,
-                            limits=LIMITS, isolation=isolation, report=False)
+                            limits=LIMITS, isolation=isolation, trusted=True, report=False)
         killer = grade_supervised(cls / "parent_killer", tmp_path / "k", opts)
     finally:
         shutil.rmtree(other_scratch)
@@ -360,7 +368,7 @@ def test_a_poisoned_dataset_cache_never_reaches_a_grade(isolation, grading_data,
     shutil.copytree(FIXTURES / "hostile" / "cache_poisoner", sub)
     (sub / "targets.txt").write_text(f"{cached} {len(honest)}\n")
     opts = BatchOptions(data_dir=str(grading_data), rubric_path=RUBRIC, quick=True,
-                        limits=LIMITS, isolation=isolation, report=False)
+                        limits=LIMITS, isolation=isolation, trusted=True, report=False)
     res = grade_supervised(sub, tmp_path / "out", opts)
     said = next(c for c in res["checks"] if c["name"] == "training")["message"]
     if isolation == "bwrap":
@@ -417,7 +425,7 @@ def test_grading_processes_are_forked_only_from_a_process_without_threads(gradin
     try:
         assert start_method() == "spawn"
         opts = BatchOptions(data_dir=str(grading_data), rubric_path=RUBRIC, quick=True,
-                            limits=LIMITS, isolation="subprocess", report=False)
+                            limits=LIMITS, isolation="subprocess", trusted=True, report=False)
         res = grade_supervised(ROOT / "reference", tmp_path / "out", opts)
     finally:
         stop.set()

@@ -75,6 +75,7 @@ class BatchOptions:
     disabled_checks: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     isolation: str = "auto"
+    trusted: bool = False  # a batch may run without a sandbox (isolation.TRUST_FLAG)
     report: bool = True
     gradescope: bool = False
     progress: bool = False  # one grade on a terminal: say which check runs
@@ -162,7 +163,7 @@ def grade_supervised(sub: Path, out: Path, opts: BatchOptions,
     """Grade one submission in a supervised child process; ``results.json`` always written.
     ``unattended``: part of a class, so ``auto`` isolation insists on bubblewrap."""
     try:
-        opts.isolation = choose(opts.isolation, unattended=unattended)
+        opts.isolation = choose(opts.isolation, unattended=unattended, trusted=opts.trusted)
     except IsolationError as exc:
         res = error_result(sub, str(exc))
         record.write_json(out / "results.json", res)
@@ -232,7 +233,7 @@ def run_batch(paths: list[str], out_root: Path, opts: BatchOptions, jobs: int,
               csv_format: str = "harness") -> list[dict]:
     """Grade every submission under ``paths``, ``jobs`` at a time on this machine; write the
     overview; return one row each."""
-    opts.isolation = choose(opts.isolation, unattended=True)
+    opts.isolation = choose(opts.isolation, unattended=True, trusted=opts.trusted)
     plan = plan_batch(paths, out_root, opts, force)
     subs, rows, todo = plan.subs, plan.rows, plan.todo
     say(f"batch: {len(subs)} submissions, {len(rows)} unchanged since their last grade, "

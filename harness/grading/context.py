@@ -3,6 +3,7 @@ it declared (see :mod:`harness.checks.artifacts`)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ class Context:
     settings: Settings
     rubric: Any
     decl: Declarations = field(default_factory=Declarations)
+    deadline: float | None = None  # time.monotonic() by which the whole grade must end
     artifacts: Artifacts | CheckArtifacts = field(default_factory=Artifacts)
 
     def hidden(self, sizes) -> list[int]:
@@ -92,11 +94,18 @@ class Context:
         """``hook(**kwargs)`` in the submission's worker; a time-out says which limit it hit
         and the flag that sets it. ``label``: what the call is for, in the output by hook."""
         limit = timeout or self.settings.hook_timeout
+        flag = {"harness_train": "--train-timeout", "harness_search": "--train-timeout"}.get(
+            hook, "--hook-timeout")
+        if self.deadline is not None and self.deadline - time.monotonic() < limit:
+            limit, flag = max(self.deadline - time.monotonic(), 0.0), "--grade-timeout"
+            if limit <= 0:
+                raise SubmissionFailure("timeout", "not run: the grade's wall-time limit was "
+                                        "reached (set with --grade-timeout)")
         try:
             return self.proc.call(hook, limit, label, **kwargs)
         except SubmissionFailure as failure:
             if failure.kind == "timeout":
-                flag = "--train-timeout" if hook in ("harness_train", "harness_search") \
-                    else "--hook-timeout"
-                failure.message += f" (wall-time limit {limit:.0f} s, set with {flag})"
+                what = "what was left of the grade's wall time" if flag == "--grade-timeout" \
+                    else "wall-time limit"
+                failure.message += f" ({what} {limit:.0f} s, set with {flag})"
             raise

@@ -200,7 +200,8 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
             {"dataset": dataset, "data_dir": data_dir, "seed": seed, "quick": quick},
             limits.threads))
         loaded = time.perf_counter()
-        ctx = Context(proc, data, settings, rubric, artifacts=Artifacts())
+        ctx = Context(proc, data, settings, rubric, artifacts=Artifacts(),
+                      deadline=time.monotonic() + limits.grade_seconds - (loaded - started))
         outcomes = run_checks(ctx, checks, rubric, progress)
         output_tail, output_by_hook = proc.output_tail(), proc.output_by_hook()
         proc.close()
@@ -209,7 +210,11 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
         overlay, overlay_info = curves.history(settings.train_timeout) \
             if artifacts.get(TrainedRun) else (None, {})
 
-        run = {"isolation": isolation, "limits": limits.to_dict(),
+        run = {"isolation": isolation,
+               "limits": {**limits.to_dict(), "applied": {
+                   "hook_seconds": settings.hook_timeout, "train_seconds": settings.train_timeout,
+                   "search_seconds": settings.search_timeout,
+                   "grade_seconds": limits.grade_seconds}},
                "resources": proc.resources(),
                "blas": blas.describe(limits.threads),
                "submission_files_left_out": proc.copy_left_out or [],

@@ -87,25 +87,30 @@ class IsolationError(Exception):
     """The isolation asked for cannot be had here."""
 
 
-def choose(mode: str = "auto", unattended: bool = False) -> str:
+TRUST_FLAG = "--trust-submissions"
+
+
+def choose(mode: str = "auto", unattended: bool = False, trusted: bool = False) -> str:
     """The isolation to use: ``bwrap`` or ``subprocess``. Asking for bwrap where it cannot run
-    is an error rather than a silent downgrade, and so is ``auto`` for an ``unattended`` batch
-    (untrusted code without a sandbox must be chosen knowingly, with ``subprocess``)."""
+    is an error rather than a silent downgrade. An ``unattended`` batch runs without a sandbox
+    only when the grader says the submissions are ``trusted`` (:data:`TRUST_FLAG`): without
+    bubblewrap any submission can read the test labels and change other grades."""
     if mode not in MODES:
         raise IsolationError(f"isolation must be one of {', '.join(MODES)}")
-    if mode == "subprocess":
+    why = "bubblewrap (bwrap) is not installed or cannot create namespaces here"
+    if mode == "subprocess" or (mode == "auto" and not bwrap_works()):
+        if unattended and not trusted:
+            reason = "--isolation subprocess was asked for" if mode == "subprocess" else why
+            raise IsolationError(
+                f"{reason}, so this batch would run untrusted code without a sandbox, where "
+                "any submission can read the test labels, change other grades and signal "
+                "the grader. Install the Debian package bubblewrap, or pass "
+                f"{TRUST_FLAG} with --isolation subprocess for code you trust")
         return "subprocess"
     if bwrap_works():
         return "bwrap"
-    why = "bubblewrap (bwrap) is not installed or cannot create namespaces here"
-    if mode == "bwrap":
-        raise IsolationError(f"{why}; install the Debian package bubblewrap, or use "
-                             "--isolation subprocess")
-    if unattended:
-        raise IsolationError(f"{why}, so this batch would run untrusted code without a "
-                             "sandbox. Install the Debian package bubblewrap, or pass "
-                             "--isolation subprocess to grade without one knowingly")
-    return "subprocess"
+    raise IsolationError(f"{why}; install the Debian package bubblewrap, or use "
+                         "--isolation subprocess")
 
 
 UID_BASE = 1_500_000_000  # far above any real user or subordinate-uid range
