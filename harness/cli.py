@@ -180,6 +180,7 @@ def _grade_one(args: argparse.Namespace, submission: str) -> int:
     written whatever the submission does to the process grading it."""
     from .batch.local import grade_supervised
     from .grading.pipeline import resolve_submission
+    from .present.inert import for_terminal
     from .present.summary import summary_text
 
     opts = _options(args, batch=False)
@@ -192,7 +193,7 @@ def _grade_one(args: argparse.Namespace, submission: str) -> int:
     if args.json:
         _print_json(res)
     elif res.get("status") == "error":
-        print(f"{res['submission']}: could not be graded: {res['error']}")
+        print(for_terminal(f"{res['submission']}: could not be graded: {res['error']}"))
     else:
         print(summary_text(res))
         print(f"results: {where / 'results.json'}" + ("" if args.no_report else

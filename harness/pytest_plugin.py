@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.present.inert import for_terminal
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "grading a three-layer-MLP submission with harness")
@@ -81,7 +83,7 @@ class CheckItem(pytest.Item):
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, CheckFailed):
-            return str(excinfo.value)
+            return for_terminal(str(excinfo.value))  # it quotes the submission
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):

@@ -20,6 +20,8 @@ from pathlib import Path
 from harness.files import write_atomic
 from harness.hookspecs import HOOKS_BY_PART
 
+from .inert import for_csv
+
 FORMATS = ("harness", "canvas", "moodle")
 PART_ORDER = [*HOOKS_BY_PART, "policy"]
 
@@ -47,7 +49,7 @@ def write_grades_csv(rows: list[dict], names: list[str], path: Path,
                      fmt: str = "harness", assignment: str = "harness") -> None:
     """Write the gradebook for ``rows`` (results documents) named ``names``."""
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = _InertWriter(csv.writer(buf))
     if fmt == "canvas":
         w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
         for name, r in zip(names, rows):
@@ -69,3 +71,13 @@ def write_grades_csv(rows: list[dict], names: list[str], path: Path,
                         "" if r.get("test_accuracy") is None else f"{r['test_accuracy']:.4f}",
                         _failed(r), r.get("status", "graded")])
     write_atomic(path, buf.getvalue())
+
+
+class _InertWriter:
+    """A CSV writer whose every cell goes through :func:`~harness.present.inert.for_csv`."""
+
+    def __init__(self, writer) -> None:
+        self._writer = writer
+
+    def writerow(self, row: list) -> None:
+        self._writer.writerow([for_csv(cell) for cell in row])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from .inert import for_terminal
+
 
 def fmt_seconds(s: float) -> str:
     s = int(round(s))
@@ -11,7 +13,8 @@ def fmt_seconds(s: float) -> str:
 
 
 def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    """``message`` on stderr, control characters escaped (it may quote a submission)."""
+    print(for_terminal(message), file=sys.stderr, flush=True)
 
 
 def epoch_line(record: dict, total_epochs: int, eta: float) -> str:

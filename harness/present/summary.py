@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from .advice import fix_first
+from .inert import for_terminal
 
 
 def _wrapped(text: str, first: str, rest: str, width: int = 100) -> list[str]:
@@ -13,7 +14,7 @@ def _wrapped(text: str, first: str, rest: str, width: int = 100) -> list[str]:
 
 def summary_text(res: dict) -> str:
     """The readable summary printed after grading: the score, what to fix first, then every
-    check."""
+    check; control characters escaped (it quotes the submission)."""
     lines = [f"{res['submission']}: {res['score']:g} / {res['max_score']:g} points "
              f"({res['mode']} grade, {res['dataset']})"]
     if res["gated_by"]:
@@ -45,4 +46,4 @@ def summary_text(res: dict) -> str:
                                                     for m in res["missing_hooks"]))
     if res.get("test_accuracy") is not None:
         lines.append(f"  test accuracy {res['test_accuracy']:.4f}")
-    return "\n".join(lines)
+    return for_terminal("\n".join(lines))
