@@ -84,3 +84,56 @@ def test_an_upward_import_is_caught(tmp_path):
     assert sorted(violations(tmp_path / "harness")) == [
         "harness.present.x imports harness.grading",
         "harness.present.x imports harness.grading.record"]
+
+
+# Paths into the worker's work area, as the harness's code names them: a run's directories and
+# files, what the submission is told to write to, and the work area itself.
+WORK_PATHS = ("checkpoint_dir", "checkpoint_path", "out_dir", "run_dir", "data_dir", "work.path",
+              "log_path", "scratch")
+PATH_OPS = {"open", "read_text", "read_bytes", "write_text", "write_bytes", "rglob", "glob",
+            "iterdir", "mkdir", "is_file", "is_dir", "exists", "stat", "lstat", "unlink",
+            "resolve", "touch", "chmod", "chown", "walk", "scandir", "listdir", "rmdir",
+            "copyfile", "copytree", "samefile", "is_symlink", "readlink"}
+# Where a scratch path is the harness's own (created before the worker runs, or never
+# writable by it): the sandbox's process set-up, a grade's and a batch's scratch made and removed.
+OWN_SCRATCH = {"sandbox/process.py", "sandbox/workarea.py", "grading/pipeline.py",
+               "batch/local.py"}
+
+
+def path_operations_on_work(source: str) -> list[str]:
+    """Calls that open, list, create or change a path into the work area by name."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name not in PATH_OPS:
+            continue
+        operands = [func.value] if isinstance(func, ast.Attribute) else []
+        text = " ".join(ast.unparse(o) for o in [*operands, *node.args])
+        if any(w in text for w in WORK_PATHS):
+            found.append(f"line {node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_nothing_in_the_work_area_is_touched_by_path():
+    """The sandbox's rule (harness/sandbox/__init__.py): the harness reaches what a submission
+    can write only through WorkArea, never by path, since a link planted there would be
+    followed by a harness running as root."""
+    offenders = {}
+    for path in HARNESS.rglob("*.py"):
+        rel = str(path.relative_to(HARNESS))
+        if rel in OWN_SCRATCH:
+            continue
+        found = path_operations_on_work(path.read_text())
+        if found:
+            offenders[rel] = found
+    assert not offenders, offenders
+
+
+def test_a_path_operation_on_the_work_area_is_caught():
+    assert path_operations_on_work("run.checkpoint_dir.rglob('*')")
+    assert path_operations_on_work("open(out_dir / 'records.csv')")
+    assert path_operations_on_work("(ctx.scratch / 'x').mkdir()")
+    assert not path_operations_on_work("ctx.proc.work.files(run_dir)")

@@ -261,3 +261,51 @@ def test_large_inputs_are_shared_once_and_cannot_be_changed_on_disk(tmp_path, is
         assert first.tolist() == [0.5, 0.0] and second.tolist() == [0.5, 0.0]
         assert len(files) == 1 and np.array_equal(np.load(files[0]), x)
         assert proc.call("harness_predict", x=x[:10]).tolist() == [0.5, 0.0]  # small: inline
+
+
+def test_under_bwrap_a_forbidden_framework_is_not_there_to_import(tmp_path, monkeypatch):
+    """The import blocker lives in the submission's own process, so code can remove it; under
+    bubblewrap the framework's files are not in the worker's view at all, while the rubric's
+    allowed packages are."""
+    from harness.sandbox import isolation
+    if not isolation.bwrap_works():
+        pytest.skip("bubblewrap is not installed or cannot create namespaces here")
+    site_dir = tmp_path / "prefix" / "site-packages"
+    for name in ("tinygrad", "okpkg"):  # an installed framework, an allowed package
+        (site_dir / name).mkdir(parents=True)
+        (site_dir / name / "__init__.py").write_text("VALUE = 1\n")
+        info = site_dir / f"{name}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+        (info / "RECORD").write_text(f"{name}/__init__.py,,\n{name}-1.0.dist-info/METADATA,,\n")
+    monkeypatch.syspath_prepend(str(site_dir))
+    paths, sites = isolation._python_paths, isolation._site_dirs
+    monkeypatch.setattr(isolation, "_python_paths", lambda: [*paths(), tmp_path / "prefix"])
+    monkeypatch.setattr(isolation, "_site_dirs", lambda: [*sites(), site_dir])
+    isolation.package_view.cache_clear()
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "harness_plugin.py").write_text(textwrap.dedent(f"""
+        import importlib, sys
+        from harness.hookspecs import hookimpl
+
+        @hookimpl
+        def harness_info():
+            sys.meta_path[:] = [f for f in sys.meta_path
+                                if type(f).__name__ != "ImportBlocker"]
+            sys.path.append({str(site_dir)!r})
+            found = {{}}
+            for name in ("tiny" + "grad", "okpkg"):
+                try:
+                    found[name] = importlib.import_module(name).VALUE
+                except ImportError:
+                    found[name] = 0
+            return found
+    """))
+    try:
+        with SubmissionProcess(sub, tmp_path / "scratch", Limits(hook_seconds=10), "bwrap",
+                               allowed=("okpkg",)) as proc:
+            proc.start()
+            assert proc.call("harness_info") == {"tinygrad": 0, "okpkg": 1}
+    finally:
+        isolation.package_view.cache_clear()

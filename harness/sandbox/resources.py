@@ -69,9 +69,9 @@ class Watch:
         if memory > lim.memory_mb * MB:
             self._exceed(f"its processes held {memory / MB:.0f} MB of memory together, over "
                          f"the {lim.memory_mb} MB limit for a submission (--memory-mb)")
-        if tasks > lim.processes:
-            self._exceed(f"it ran {tasks} processes and threads at once, over the "
-                         f"{lim.processes} allowed (--max-procs)")
+        if tasks >= lim.processes:  # the per-user limit stops new ones at the limit itself
+            self._exceed(f"it ran {tasks} processes and threads at once, the most allowed is "
+                         f"{lim.processes} (--max-procs)")
         if usage.bytes > lim.disk_mb * MB:
             self._exceed(f"it wrote {usage.bytes / MB:.0f} MB to disk, over the {lim.disk_mb} "
                          "MB limit for a submission (--max-disk-mb)")
