@@ -58,7 +58,7 @@ def _positive_float(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+        raise argparse.ArgumentTypeError(f"must be positive and finite, got {value}")
     return value
 
 

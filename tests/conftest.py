@@ -1,4 +1,5 @@
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,13 @@ collect_ignore_glob = ["fixtures/*"]  # submissions under test, with their own t
 
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path, monkeypatch):
-    """No test reads the user's cache or data directories, or sees the Debian copy by accident."""
+    """No test reads the user's cache or data directories, or sees the Debian copy by accident;
+    each has a temp directory of its own (its processes' too, through TMPDIR), so that what
+    other runs leave in the machine's temp directory is never taken for its own."""
+    temp = tmp_path / "_tmpdir"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("HARNESS_DATA", raising=False)
     monkeypatch.setattr("harness.data.locate.DEBIAN_FASHION_MNIST", tmp_path / "no-debian")

@@ -224,7 +224,7 @@ def test_sigterm_stops_a_grade_and_leaves_nothing_behind(isolation, grading_data
                                  "HARNESS_CACHE": str(tmp_path / "cache")},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
-    while not list(temp.glob("harness-*/harness-*/output.log")) and time.time() < deadline:
+    while not list(temp.glob("harness-*/harness-*/work")) and time.time() < deadline:
         time.sleep(0.1)
     time.sleep(1.5)  # its worker is looping inside a hook by now
     proc.send_signal(signal.SIGTERM)

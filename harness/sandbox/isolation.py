@@ -23,9 +23,10 @@ import functools
 import os
 import re
 import resource
-import signal
 import shutil
+import signal
 import site
+import stat
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -308,23 +309,40 @@ def bwrap_prefix(work: Path, read_only: Sequence[Path], hidden: Sequence[Path],
     return args
 
 
-def copy_submission(src: Path, dest: Path, max_mb: int) -> list[str]:
-    """Copy the submission's files into ``dest`` for the worker, never following a symlink
-    (a link to a secret stays behind) and skipping files over ``max_mb``; returns what was left
-    out, in words. The worker never touches the original."""
-    left_out = []
+def copy_submission(src: Path, dest: Path, max_mb: int, max_files: int = 10_000,
+                    max_total_mb: int | None = None) -> list[str]:
+    """Copy the submission's regular files into ``dest`` for the worker, never following a
+    symlink (a link to a secret stays behind), skipping special files (a FIFO would block the
+    copy) and files over ``max_mb``, and stopping after ``max_files`` entries or
+    ``max_total_mb`` in all; returns what was left out, in words. The worker never touches the
+    original."""
+    left_out: list[str] = []
+    budget = (max_total_mb if max_total_mb is not None else 4 * max_mb) << 20
+    entries = 0
     for root, dirs, files in os.walk(src, followlinks=False):
         rel = Path(root).relative_to(src)
-        dirs[:] = [d for d in dirs if d not in SKIP_DIRS
-                   and not (Path(root) / d).is_symlink()]
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS
+                         and not (Path(root) / d).is_symlink())
         (dest / rel).mkdir(parents=True, exist_ok=True)
-        for name in files:
+        for name in sorted(files):
+            entries += 1
             path = Path(root) / name
-            if path.is_symlink():
+            info = path.lstat()
+            if entries > max_files:
+                left_out.append(f"everything after {max_files} files (the submission holds "
+                                "more files than a submission may)")
+                return left_out
+            if stat.S_ISLNK(info.st_mode):
                 left_out.append(f"{rel / name} (a symbolic link)")
-            elif path.stat().st_size > max_mb << 20:
+            elif not stat.S_ISREG(info.st_mode):
+                left_out.append(f"{rel / name} (not a regular file)")
+            elif info.st_size > max_mb << 20:
                 left_out.append(f"{rel / name} (over {max_mb} MB)")
+            elif info.st_size > budget:
+                left_out.append(f"{rel / name} (the submission's files are over "
+                                f"{max_total_mb or 4 * max_mb} MB in all)")
             else:
+                budget -= info.st_size
                 shutil.copyfile(path, dest / rel / name)
     return left_out
 

@@ -211,7 +211,8 @@ class SubmissionProcess:
         blocker, NumPy) and waits for ``load`` before it touches the submission."""
         if self.copy_left_out is None:
             self.copy_left_out = copy_submission(self.submission, self.code,
-                                                 self.limits.file_mb)
+                                                 self.limits.file_mb, self.limits.files,
+                                                 self.limits.disk_mb)
         self.timing["workers_spawned"] += 1
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
@@ -337,31 +338,45 @@ class SubmissionProcess:
             if len(inside) == 1:
                 self._worker_pid, self._adopter = inside[0], init
 
+    def _leftovers(self) -> list[int]:
+        """The processes the submission left running: every descendant of the worker, and of
+        each orphan its adopter took in (without bwrap we adopt other orphans too: only those
+        of the worker's group)."""
+        worker, adopter = self._worker_pid, self._adopter
+        ours = self.isolation != "bwrap"
+        tops = _children(worker) + [pid for pid in _children(adopter) if pid != worker and
+                                    (not ours or _group(pid) == self.proc.pid)]
+        return [pid for top in tops for pid in (top, *_descendants(top)) if _alive(pid)]
+
     def _sweep_leftovers(self, what: str) -> None:
         """Kill whatever the submission left running after a hook (a process forked around the
-        guard, say): the worker's children, and orphans its adopter took in. Noted in the
-        output log."""
-        worker, adopter = self._worker_pid, self._adopter
-        if worker is None or self.proc is None:
+        guard, say), and look again until nothing is left: a killed parent's children are
+        adopted as it dies, and a fork under way shows only afterwards. Noted in the output."""
+        if self._worker_pid is None or self.proc is None:
             return
-        ours = self.isolation != "bwrap"  # we adopt other orphans too: only the worker's group
-        left = [pid for pid in _children(worker) if _alive(pid)]
-        left += [pid for pid in _children(adopter) if pid != worker and _alive(pid)
-                 and (not ours or _group(pid) == self.proc.pid)]
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        if ours:
-            for pid in _children(adopter):
-                if pid != worker and _group(pid) == self.proc.pid:
+        killed: set[int] = set()
+        for _ in range(20):
+            left = [pid for pid in self._leftovers() if pid not in killed]
+            if not left:
+                break
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            killed.update(left)
+            deadline = time.monotonic() + 1.0
+            while any(_alive(pid) for pid in left) and time.monotonic() < deadline:
+                time.sleep(0.002)  # dying: then its children have been adopted
+        if self.isolation != "bwrap":
+            for pid in _children(self._adopter):
+                if pid != self._worker_pid and _group(pid) == self.proc.pid:
                     try:
                         os.waitpid(pid, os.WNOHANG)  # reap what we adopted: no zombie stays
                     except ChildProcessError:
                         pass
-        if left:
-            self.output.feed(f"\n[harness] {what} left {len(left)} process(es) running; "
+        if killed:
+            self.output.feed(f"\n[harness] {what} left {len(killed)} process(es) running; "
                              "killed\n".encode())
 
     def _note_blocked(self, attempts) -> None:
