@@ -192,6 +192,33 @@ def _requirement_name(spec: str) -> str | None:
     return name or None
 
 
+def _top_levels(dist) -> set[str]:
+    """The top-level entries a distribution installed (``numpy``, ``numpy.libs``, ``six.py``,
+    its ``.dist-info``), from its RECORD read as text (parsing it as CSV took most of a grade's
+    start-up for a large package); never ``__pycache__`` or anything outside its directory."""
+    text = dist.read_text("RECORD") or ""
+    tops = {line.split(",", 1)[0].split("/", 1)[0] for line in text.splitlines()}
+    return {t for t in tops if t and t not in ("..", "__pycache__") and not t.startswith("/")}
+
+
+def _distribution_of(module: str) -> str | None:
+    """The installed distribution that provides top-level ``module``: its own name mostly
+    (cheap to look up), else found among all distributions (slow: only when needed)."""
+    from importlib import metadata
+    from importlib.util import find_spec
+
+    try:
+        return metadata.distribution(module).metadata["Name"]
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        if find_spec(module) is None:
+            return None
+    except (ImportError, ValueError):
+        return None
+    return next(iter(metadata.packages_distributions().get(module, [])), None)
+
+
 @functools.cache
 def package_view(allowed: tuple[str, ...]) -> tuple[tuple[Path, tuple[Path, ...]], ...]:
     """For each package directory: the entries of it the worker may see. Those are NumPy and
@@ -202,8 +229,8 @@ def package_view(allowed: tuple[str, ...]) -> tuple[tuple[Path, tuple[Path, ...]
 
     from .imports import forbidden_root
 
-    by_module = metadata.packages_distributions()
-    wanted = [d for m in (*WORKER_PACKAGES, *allowed) for d in by_module.get(m, [])]
+    wanted = [_distribution_of(m) for m in (*WORKER_PACKAGES, *allowed)]
+    wanted = [d for d in wanted if d]
     seen: set[str] = set()
     entries: dict[Path, set[Path]] = {}
     while wanted:
@@ -217,8 +244,7 @@ def package_view(allowed: tuple[str, ...]) -> tuple[tuple[Path, tuple[Path, ...]
         except metadata.PackageNotFoundError:
             continue
         base = Path(dist.locate_file("")).resolve()
-        tops = {Path(str(f)).parts[0] for f in dist.files or []
-                if Path(str(f)).parts and ".." not in Path(str(f)).parts}
+        tops = _top_levels(dist)
         if any(forbidden_root(t.split(".")[0].split("-")[0]) for t in tops):
             continue
         for top in tops:
