@@ -3,6 +3,7 @@
 import os
 import re
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -329,3 +330,26 @@ def test_under_bwrap_a_forbidden_framework_is_not_there_to_import(tmp_path, monk
             assert proc.call("harness_info") == {"tinygrad": 0, "okpkg": 1}
     finally:
         isolation.package_view.cache_clear()
+
+
+def test_wall_limits_are_a_fixed_rule_capped_and_recorded(grading_data, tmp_path):
+    """The training limit is the budget's work at a fixed rate, the same on every machine and
+    whatever else runs (never a timing), within its bounds; the whole grade has a wall limit
+    of its own, named when it is reached, and results.json says which limits applied."""
+    from harness.grading.pipeline import grade
+    from harness.grading.settings import (MAX_TRAIN_SECONDS, MIN_TRAIN_SECONDS,
+                                          training_wall_limit)
+    cifar = training_wall_limit(45000, [3072, 512, 256, 10], 15)
+    fashion = training_wall_limit(50000, [784, 128, 64, 10], 10)
+    assert cifar == MAX_TRAIN_SECONDS and fashion == MIN_TRAIN_SECONDS
+    middle = training_wall_limit(50000, [784, 256, 128, 10], 10)
+    assert MIN_TRAIN_SECONDS < middle == training_wall_limit(50000, [784, 256, 128, 10], 10) \
+        < MAX_TRAIN_SECONDS
+    res = grade(Path(__file__).parent / "fixtures" / "hostile" / "infinite_loop",
+                data_dir=str(grading_data), quick=True, out=tmp_path / "out", report=False,
+                limits=Limits(hook_seconds=30, grade_seconds=4), isolation="subprocess")
+    messages = [c["message"] for c in res["checks"]]
+    assert any("set with --grade-timeout" in m for m in messages), messages
+    assert any(m.startswith("not run: the grade's wall-time limit") for m in messages), messages
+    assert res["limits"]["applied"]["grade_seconds"] == 4
+    assert res["limits"]["applied"]["train_seconds"] == MIN_TRAIN_SECONDS
