@@ -2,6 +2,7 @@
 message; nothing outside the scratch directories changes; the batch finishes; and the correct
 submission's result is identical to its solo run."""
 
+import glob
 import json
 import os
 import shutil
@@ -233,6 +234,13 @@ def test_sigterm_stops_a_grade_and_leaves_nothing_behind(isolation, grading_data
     time.sleep(0.5)
     assert _started_with(temp) == []  # every process of the grade has TMPDIR in temp
     assert list(temp.iterdir()) == []
+    assert _groups_of_dead_grades() == []  # nor its memory cgroup
+
+
+def _groups_of_dead_grades() -> list[str]:
+    """Memory cgroups left by grading processes that no longer run."""
+    groups = [Path(p) for p in glob.glob("/sys/fs/cgroup/memory/**/harness-*-*", recursive=True)]
+    return [str(g) for g in groups if not Path(f"/proc/{g.name.split('-')[1]}").exists()]
 
 
 def _started_with(temp: Path) -> list[str]:

@@ -27,6 +27,7 @@ from harness.grading.reference_curves import reference_history
 from harness.grading.rubric import load_rubric
 from harness.grading.settings import grading_settings
 from harness.present.progress import fmt_seconds, say
+from harness.sandbox.cgroup import remove_groups_of
 from harness.sandbox.isolation import SUBPROCESS_CAVEAT, IsolationError, Limits, choose
 from harness.sandbox.worker import PLUGIN_FILE
 
@@ -151,11 +152,12 @@ def _finish_child(child: Child) -> dict:
 
 def _stop_child(child: Child) -> None:
     """Kill the child if it still runs (its sandboxed workers die with it); remove its
-    scratch."""
+    scratch and its memory cgroups."""
     if child.process.is_alive():
         child.process.kill()
     child.process.join()
     remove_tree(child.scratch_root)
+    remove_groups_of(child.process.pid)
 
 
 def grade_supervised(sub: Path, out: Path, opts: BatchOptions,

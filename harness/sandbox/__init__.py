@@ -9,8 +9,11 @@ followed, walks bounded), and reads the worker's output from a pipe, never a fil
 
 ``process`` starts and talks to the worker (``worker``, run as ``python -m
 harness.sandbox.worker``) over a bounded channel (``wire``); ``isolation`` chooses and builds the
-isolation (bubblewrap or a plain subprocess) and its resource limits; ``guard`` and ``imports``
-are the worker's in-process defences (file writes outside scratch, forbidden frameworks).
+isolation (bubblewrap or a plain subprocess) and its resource limits; ``workarea`` is the
+harness's only way into the worker's writable directory; ``output`` keeps what the worker
+prints; ``resources`` and ``cgroup`` hold a grade's totals (memory, tasks, disk); ``guard`` and
+``imports`` are the worker's in-process defences (file writes outside its work directory,
+forbidden frameworks).
 
 May import: ``harness.files``, ``harness.hookspecs`` and the standard library. Nothing here
 knows about checks, grades or reports.

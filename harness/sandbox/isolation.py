@@ -395,14 +395,17 @@ def become_subreaper() -> None:
         _prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def rlimits(limits: Limits, uid: int | None = None) -> Callable[[], None]:
+def rlimits(limits: Limits, uid: int | None = None, group=None) -> Callable[[], None]:
     """A ``preexec_fn`` applying ``limits`` in the child before it runs anything, and killing
     it when the process that started it dies (on Linux; bubblewrap's ``--die-with-parent``
     does the same), so a grade that is killed leaves no worker running. With ``uid`` (a plain
     subprocess started by root), the child also becomes that user for good, unable to gain
-    privileges again, so that ``RLIMIT_NPROC`` holds it (root is exempt)."""
+    privileges again, so that ``RLIMIT_NPROC`` holds it (root is exempt). With ``group`` (a
+    :class:`~harness.sandbox.cgroup.MemoryGroup`), the child and all it starts live in it."""
     def apply() -> None:
         on_parent_death(signal.SIGKILL)
+        if group is not None:
+            group.enter()
         if uid is not None:
             os.setgroups([])
             os.setresgid(uid, uid, uid)

@@ -21,6 +21,7 @@ import numpy as np
 from . import wire
 from .isolation import (Limits, become_subreaper, bwrap_prefix, claim_uid, copy_submission,
                         release_uid, rlimits, worker_env, worker_uid)
+from .cgroup import MemoryGroup
 from .output import Output
 from .resources import WATCH_SECONDS, LimitExceeded, Watch
 from .workarea import WorkArea
@@ -108,7 +109,8 @@ class SubmissionProcess:
         self._claimed_uid = claim_uid()
         self.uid = worker_uid(isolation, self._claimed_uid)
         self.work = WorkArea(self.scratch / "work", self.uid)
-        self.watch = Watch(self.limits, self.work)
+        self.memory_group = MemoryGroup.create(self.limits.memory_mb << 20)
+        self.watch = Watch(self.limits, self.work, self.memory_group)
         self.output = Output(self.limits.output_kb * 1024, self.limits.file_mb << 20)
         self._requests = 0
         self.default_timeout = self.limits.hook_seconds
@@ -231,7 +233,8 @@ class SubmissionProcess:
             proc = subprocess.Popen(
                 cmd, pass_fds=(to_worker_r, from_worker_w), stdin=subprocess.DEVNULL,
                 stdout=out_w, stderr=out_w, cwd=work, env=worker_env(work, self.limits),
-                preexec_fn=rlimits(self.limits, self.uid if self.isolation != "bwrap" else None),
+                preexec_fn=rlimits(self.limits, self.uid if self.isolation != "bwrap" else None,
+                                   self.memory_group),
                 start_new_session=True)
         finally:
             for fd in (to_worker_r, from_worker_w, out_w):
@@ -254,6 +257,8 @@ class SubmissionProcess:
             self._spare.stop()
             self._spare = None
         self.work.close()
+        if self.memory_group is not None:
+            self.memory_group.remove()
         release_uid(self._claimed_uid)
         self._claimed_uid = None
 
@@ -433,6 +438,10 @@ class SubmissionProcess:
             self.output.drain(self._worker.out)
 
     def _death_note(self, exc: Exception) -> str:
+        try:
+            self._watch_tick()  # a limit the kernel enforced shows here first
+        except LimitExceeded:
+            pass
         if self.watch.exceeded:
             return f"stopped: {self.watch.exceeded}"
         try:

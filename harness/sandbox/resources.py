@@ -5,7 +5,9 @@ five children, or writes twelve files, multiplies them. The harness therefore wa
 tree of the grade's worker processes while they run (psutil: resident memory summed, tasks
 counted) and its work area (bytes and entries, through :mod:`harness.sandbox.workarea`), and
 stops the grade's workers when a total passes its limit, saying which limit and the flag that
-sets it. The same watch keeps the grade's resource record for ``results.json`` (isolate's meta
+sets it. Where the grade has a memory cgroup (:mod:`harness.sandbox.cgroup`) the kernel holds
+memory to the limit itself; the watch then stops the grade at the first process the kernel
+killed for it, and takes the peak from the kernel. The same watch keeps the grade's resource record for ``results.json`` (isolate's meta
 file is the model): peak memory, CPU seconds, wall seconds in the submission's calls, peak
 tasks, processes seen, peak disk and entries.
 """
@@ -28,9 +30,10 @@ class Watch:
     """Totals of one grade's worker processes and work area. ``limits`` is the grade's
     :class:`~harness.sandbox.isolation.Limits`."""
 
-    def __init__(self, limits, work: WorkArea) -> None:
+    def __init__(self, limits, work: WorkArea, group=None) -> None:
         self.limits = limits
         self.work = work
+        self.group = group  # a MemoryGroup, or None
         self.peak_memory = 0
         self.peak_tasks = 0
         self.peak_disk = 0
@@ -61,14 +64,18 @@ class Watch:
             except psutil.Error:
                 continue  # gone meanwhile
         usage = self.work.usage(self.limits.files)
-        self.peak_memory = max(self.peak_memory, memory)
+        held = self.group.peak() if self.group is not None else memory  # shared pages once
+        self.peak_memory = max(self.peak_memory, held)
         self.peak_tasks = max(self.peak_tasks, tasks)
         self.peak_disk = max(self.peak_disk, usage.bytes)
         self.peak_entries = max(self.peak_entries, usage.entries)
         lim = self.limits
-        if memory > lim.memory_mb * MB:
-            self._exceed(f"its processes held {memory / MB:.0f} MB of memory together, over "
-                         f"the {lim.memory_mb} MB limit for a submission (--memory-mb)")
+        if self.group is not None and self.group.oom_kills():
+            self._exceed(f"its processes went over the {lim.memory_mb} MB memory limit for a "
+                         "submission (--memory-mb), and the kernel stopped one of them")
+        if self.group is None and memory > lim.memory_mb * MB:  # else the kernel holds it
+            self._exceed(f"its processes held {memory / MB:.0f} MB together, over the "
+                         f"{lim.memory_mb} MB memory limit for a submission (--memory-mb)")
         if tasks >= lim.processes:  # the per-user limit stops new ones at the limit itself
             self._exceed(f"it ran {tasks} processes and threads at once, the most allowed is "
                          f"{lim.processes} (--max-procs)")
@@ -92,4 +99,6 @@ class Watch:
                 "processes_seen": len(self._cpu),
                 "peak_disk_mb": round(self.peak_disk / MB, 1),
                 "peak_entries": self.peak_entries,
-                "limit_exceeded": self.exceeded}
+                "limit_exceeded": self.exceeded,
+                "memory_held_by": self.group.describe() if self.group is not None
+                else "the watch"}
