@@ -49,7 +49,8 @@ def harness_info() -> dict:
     """Declarations about the submission; every key optional. Which fits which layout:
 
     - ``name``: the student's name or id.
-    - ``hidden_layers``: 1 or 2 (default 2), for the two readings of "three-layer".
+    - ``hidden_layers``: 2 (default), 1, or up to 8: the two readings of "three-layer", and
+      deeper networks; the configured sizes are cut, or their last repeated, to that depth.
     - ``equal_hidden_sizes``: True for a network built as ``Net(input, hidden, output)`` with
       one size for every hidden layer; the harness then asks only for equal sizes.
     - ``activations``: the activations the model supports, e.g. ``["relu", "sigmoid"]``

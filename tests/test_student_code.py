@@ -77,7 +77,8 @@ def test_missing_checkpoint_is_said_once_where_it_is(data_dir, out_root):
     assert check(res, "accuracy")["message"] == check(res, "test")["message"]
 
 
-@pytest.mark.parametrize("fixture", ["eps_in_log", "float32_only", "policy_unused"])
+@pytest.mark.parametrize("fixture", ["eps_in_log", "float32_only", "policy_unused",
+                                     "three_hidden_layers", "no_relu"])
 def test_legitimate_variants_pass(fixture, data_dir, out_root):
     res = graded(fixture, data_dir, out_root, quick=True)
     assert failed(res) == [], [(c["name"], c["message"]) for c in res["checks"]]

@@ -162,9 +162,9 @@ class CheckpointCheck(Check):
                f"{acc:.4f}, but the best epoch scored {best:.4f}"
         which = _which_epoch(run.history, acc, tol)
         if which.startswith(" (matching no epoch") and details.get("main_ok") and \
-                activation != ctx.settings.train_config["activation"]:
+                activation != ctx.train_config["activation"]:
             return said + (f": the model reloads right after the default "
-                           f"{ctx.settings.train_config['activation']} run but not after a "
+                           f"{ctx.train_config['activation']} run but not after a "
                            f"{activation} run, so the activation is not read from the "
                            "checkpoint (save it, and build the model from it)")
         return said + which

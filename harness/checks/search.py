@@ -143,8 +143,7 @@ class SearchCheck(Check):
         result = ctx.call("harness_search", timeout=s.search_timeout,
                           x_train=data.x_train[:n_train], y_train=data.y_train[:n_train],
                           x_val=data.x_val[:n_val], y_val=data.y_val[:n_val], grid=grid,
-                          base_config={**s.train_config, "num_classes": data.num_classes,
-                                       "hidden_sizes": ctx.hidden(s.train_config["hidden_sizes"])},
+                          base_config=ctx.train_config,
                           budget=s.search_budget, out_dir=str(out_dir), data_dir=data_dir)
         try:
             trials, best = trials_and_best(result, out_dir, ctx.proc.work)

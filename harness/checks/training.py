@@ -19,8 +19,7 @@ class TrainingCheck(Check):
 
     def run(self, ctx) -> Outcome:
         s, data = ctx.settings, ctx.data
-        config = {**s.train_config, "hidden_sizes": ctx.hidden(s.train_config["hidden_sizes"]),
-                  "num_classes": data.num_classes}
+        config = ctx.train_config
         run = runs.train(ctx, "train", data.x_train, data.y_train, data.x_val, data.y_val,
                          config, s.train_budget)
         details = {"config": config, "budget": s.train_budget, "data": ctx.decl.data}

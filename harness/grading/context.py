@@ -16,6 +16,9 @@ from harness.sandbox.process import SubmissionFailure, SubmissionProcess
 from .declarations import Declarations
 
 
+TRAINS_FASTEST = ("relu", "leaky_relu", "tanh", "sigmoid")
+
+
 @dataclass(frozen=True)
 class GradeData:
     """Inputs scaled to [0, 1] (float32). ``y_test`` never leaves the harness process."""
@@ -83,11 +86,27 @@ class Context:
         return self.decl.activations or self.rubric.activations
 
     @property
+    def train_config(self) -> dict:
+        """The configured training run as this submission's network takes it: its hidden
+        sizes' shape and depth, and the configured activation unless the submission declares
+        it does not have it (then the one of its activations that learns fastest under a short
+        budget: a sigmoid network learns little in three epochs). Every check that trains
+        starts here."""
+        config = self.settings.train_config
+        activation = next((a for a in (config["activation"], *TRAINS_FASTEST)
+                           if a in self.activations), self.activations[0])
+        return {**config, "hidden_sizes": self.hidden(config["hidden_sizes"]),
+                "activation": activation, "num_classes": self.data.num_classes}
+
+    @property
     def probe_activation(self) -> str:
-        """An activation other than the training default, for runs that must show whether a
-        checkpoint records its activation (relu only when nothing else is supported)."""
-        others = [a for a in ("tanh", "leaky_relu", "sigmoid") if a in self.activations]
-        return others[0] if others else self.activations[0]
+        """An activation other than the training run's, for runs that must show whether a
+        checkpoint records its activation (the training one only when nothing else is
+        supported)."""
+        trained = self.train_config["activation"]
+        others = [a for a in ("tanh", "leaky_relu", "sigmoid", "relu")
+                  if a in self.activations and a != trained]
+        return others[0] if others else trained
 
     def call(self, hook: str, timeout: float | None = None, label: str = "",
              **kwargs: Any) -> Any:

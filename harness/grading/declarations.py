@@ -8,7 +8,8 @@ accept as correct:
 key                       values (default first)               for a submission whose ...
 ========================  ===================================  =================================
 ``name``                  any string                           student name or id, for the class
-``hidden_layers``         2, 1                                 network has one hidden layer
+``hidden_layers``         2, or any of 1 to 8                  network has one hidden layer,
+                                                               or more than two
 ``equal_hidden_sizes``    False, True                          ``Net(input, hidden, output)``
                                                                takes one size for every layer
 ``activations``           the rubric's list, or a list         model supports only some
@@ -34,6 +35,7 @@ ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")
 FORWARD_RETURNS = ("logits", "probabilities", "log_probabilities")
 L2_PLACES = ("loss", "optimizer")
 DATA_MODES = ("arrays", "files")
+HIDDEN_LAYERS = (2, 1, 3, 4, 5, 6, 7, 8)
 KEYS = ("name", "hidden_layers", "equal_hidden_sizes", "activations", "forward_returns", "l2",
         "momentum", "leaky_relu_slope", "data")
 
@@ -54,9 +56,11 @@ class Declarations:
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     def hidden(self, sizes) -> list[int]:
-        """``sizes`` in the shape this network takes: cut to its depth, and one size for every
-        layer when it takes one (``[256, 128]`` → ``[256]`` or ``[256, 256]``)."""
-        sizes = [int(s) for s in sizes][: self.hidden_layers]
+        """``sizes`` in the shape this network takes: cut or extended (the last size repeated)
+        to its depth, and one size for every layer when it takes one (``[256, 128]`` →
+        ``[256]``, ``[256, 128, 128]`` or ``[256, 256]``)."""
+        sizes = [int(s) for s in sizes]
+        sizes = (sizes + sizes[-1:] * self.hidden_layers)[: self.hidden_layers]
         return [sizes[0]] * len(sizes) if self.equal_hidden_sizes else sizes
 
     def as_dict(self) -> dict:
@@ -95,7 +99,11 @@ def parse(info) -> Declarations:
     if "name" in info:
         values["name"] = str(info["name"])[:200]
     if "hidden_layers" in info:
-        choice("hidden_layers", (2, 1))
+        if isinstance(info["hidden_layers"], bool):  # True == 1 to Python, not to a student
+            problems.append(f"hidden_layers={info['hidden_layers']!r} is not a number of "
+                            "layers; using 2")
+        else:
+            choice("hidden_layers", HIDDEN_LAYERS)
     for key in ("equal_hidden_sizes", "momentum"):
         if key in info:
             choice(key, (False, True))
