@@ -353,3 +353,21 @@ def test_wall_limits_are_a_fixed_rule_capped_and_recorded(grading_data, tmp_path
     assert any(m.startswith("not run: the grade's wall-time limit") for m in messages), messages
     assert res["limits"]["applied"]["grade_seconds"] == 4
     assert res["limits"]["applied"]["train_seconds"] == MIN_TRAIN_SECONDS
+
+
+def test_numpy_global_generator_is_seeded_from_the_grade(tmp_path):
+    """Code that draws from np.random without seeding it answers the same on every grade
+    with the same seed, and differently with another."""
+    body = """
+        @hookimpl
+        def harness_predict(x):
+            return np.random.randint(0, 2**31, size=len(x))
+    """
+    answers = []
+    for run, seed in enumerate((3, 3, 4)):
+        (tmp_path / str(run)).mkdir()
+        proc = make(tmp_path / str(run), body)
+        proc.seed = seed
+        with proc:
+            answers.append(proc.call("harness_predict", x=np.zeros(4)).tolist())
+    assert answers[0] == answers[1] != answers[2]

@@ -189,7 +189,7 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
         scratch = Path(tempfile.mkdtemp(prefix=f"harness-{sub.name}-", dir=scratch_root))
         stack.callback(shutil.rmtree, scratch, ignore_errors=True)  # link-safe: rmtree uses fds
         proc = stack.enter_context(SubmissionProcess(sub, scratch, limits, isolation, hidden,
-                                                     rubric.allowed_packages))
+                                                     rubric.allowed_packages, seed))
         if sub.is_dir():
             proc.boot()  # the worker starts up while the data loads
         data = grade_data(dataset, data_dir, seed, quick)

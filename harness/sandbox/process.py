@@ -89,11 +89,13 @@ class SubmissionProcess:
 
     def __init__(self, submission: Path, scratch: Path, limits: Limits | None = None,
                  isolation: str = "subprocess", hidden: tuple[Path, ...] = (),
-                 allowed: tuple[str, ...] = ()) -> None:
+                 allowed: tuple[str, ...] = (), seed: int = 0) -> None:
         """``isolation``: "bwrap" or "subprocess" (see :func:`harness.sandbox.isolation.choose`);
         ``hidden``: directories the submission must not read (data, caches, reports, other
         submissions); ``allowed``: top-level modules of installed packages the worker may
-        import besides NumPy (under bwrap, no other installed package is there to import)."""
+        import besides NumPy (under bwrap, no other installed package is there to import);
+        ``seed``: the grade's, from which NumPy's global generator is seeded before every call
+        (the same call of the same grade always sees the same ``np.random``)."""
         self.submission = Path(submission).resolve()
         self.scratch = Path(scratch).resolve()
         self.scratch.mkdir(parents=True, exist_ok=True)
@@ -103,6 +105,7 @@ class SubmissionProcess:
         self.limits = limits or Limits()
         self.isolation = isolation
         self.allowed = tuple(allowed)
+        self.seed = int(seed)
         needed = (self.code, self.scratch, Path(__file__).resolve().parents[1])
         self.hidden = tuple(h for h in (Path(p).resolve() for p in hidden)
                             if not any(n.is_relative_to(h) for n in needed))
@@ -307,6 +310,7 @@ class SubmissionProcess:
                     "crashed", "the model came from a worker process that has since died")
         self._requests += 1
         request = {**request, "id": self._requests,
+                   "seed": self.seed * 1_000_003 + self._requests,
                    "kwargs": {k: self._share(v) for k, v in request["kwargs"].items()}}
         payload = wire.encode(request, lambda h: h.id)
         deadline = time.monotonic() + (timeout or self.default_timeout)
