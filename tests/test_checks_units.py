@@ -1,6 +1,7 @@
 """The pieces checks are built from, on hand-made inputs."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -137,6 +138,25 @@ def test_search_records_in_the_shapes_scripts_write(tmp_path):
             read_records("link.csv", out, work)
     with pytest.raises(RecordsError, match="no reg"):
         normalize({"lr": 1, "hidden": 3, "val_acc": 0.5})
+
+
+@pytest.mark.parametrize("row, hidden", [
+    ({"Learning_Rate": "0.1", "hidden1": "128", "hidden2": "64", "wd": "1e-3",
+      "best_val_accuracy": "0.85"}, [128, 64]),
+    ({"alpha": 0.1, "hs": 128, "lambda_reg": 1e-3, "valid_accuracy": 85.0}, [128]),
+    ({"lr": 0.1, "h1": 128, "h2": 64, "h3": 32, "reg": 1e-3, "val_acc": 0.85}, [128, 64, 32]),
+])
+def test_search_columns_in_the_spellings_students_use(row, hidden):
+    assert normalize(row) == {"lr": 0.1, "hidden_sizes": hidden, "reg": 0.001,
+                              "val_acc": pytest.approx(0.85)}
+
+
+def test_the_template_lists_the_search_columns_the_harness_reads():
+    from harness.checks.search import ALIASES
+    template = (Path(__file__).resolve().parents[1] / "templates" /
+                "harness_plugin.py.j2").read_text()
+    for names in ALIASES.values():
+        assert names[0] in template and names[1] in template
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "sigmoid", "tanh"])

@@ -3,10 +3,11 @@ accuracy.
 
 ``harness_search`` returns either the records (``{"trials": [...], "best": {...}}``) or the path
 of a records file it wrote under ``out_dir``, which the harness reads itself: a CSV with a header
-row, a JSON list of trials, or a JSON dict of trials. Common column names are understood (lr or
-learning_rate; hidden_sizes, hidden_size or hidden; reg, l2, lambda or weight_decay; val_acc,
-val_accuracy or accuracy). Without a reported best, the harness takes the trial with the highest
-validation accuracy.
+row, a JSON list of trials, or a JSON dict of trials. Column names are matched without regard
+to case against :data:`ALIASES` (lr, learning_rate, alpha ...; hidden_sizes, hidden, hs ...;
+reg, l2, lambda, weight_decay, wd ...; val_acc, val_accuracy, best_val_accuracy ...), and sizes
+may come one column per layer (hidden1, hidden2 or h1, h2: :data:`PER_LAYER`). Without a
+reported best, the harness takes the trial with the highest validation accuracy.
 """
 
 from __future__ import annotations
@@ -26,14 +27,20 @@ from .artifacts import SearchRecord
 
 MAX_RECORDS_BYTES = 5 * 1024 * 1024
 ALIASES = {
-    "lr": ("lr", "learning_rate", "learning rate", "learningrate", "eta", "lr0"),
+    "lr": ("lr", "learning_rate", "learning rate", "learningrate", "eta", "lr0", "alpha",
+           "base_lr", "initial_lr", "lr_init", "init_lr"),
     "hidden_sizes": ("hidden_sizes", "hidden_size", "hidden", "hidden_dim", "hidden_dims",
-                     "hidden_layers", "hidden_units", "hidden sizes", "hidden size"),
+                     "hidden_layers", "hidden_units", "hidden sizes", "hidden size", "hs",
+                     "n_hidden", "num_hidden", "hidden_layer_sizes", "layers", "architecture"),
     "reg": ("reg", "l2", "lambda", "lam", "weight_decay", "reg_strength", "l2_reg",
-            "regularization", "reg_lambda", "l2_lambda"),
+            "regularization", "reg_lambda", "l2_lambda", "lambda_reg", "l2_strength", "wd",
+            "reg_strength_l2", "regularization_strength"),
     "val_acc": ("val_acc", "val_accuracy", "valid_acc", "validation_accuracy", "best_val_acc",
-                "accuracy", "acc", "val acc", "best_acc"),
+                "best_val_accuracy", "best_validation_accuracy", "valid_accuracy",
+                "validation_acc", "val acc", "final_val_acc", "accuracy", "acc", "best_acc"),
 }
+# One column per layer (hidden1, hidden2; h1, h2; hidden_size_1 ...), read as the sizes in order.
+PER_LAYER = re.compile(r"(?:hidden|h|hs|hidden_size|hidden_dim|hidden_units|n_hidden)[ _]?(\d)")
 
 
 class RecordsError(ValueError):
@@ -55,18 +62,29 @@ def _hidden(value) -> list[int]:
     return [int(n) for n in numbers]
 
 
+def _hidden_from(value) -> list[int]:
+    """Sizes from a cell, or from a list of per-layer cells (``["128", "64"]``)."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [size for v in value for size in _hidden(v)]
+    return _hidden(value)
+
+
 def normalize(trial) -> dict:
     """A trial with the contract's keys, from any of the common spellings."""
     if not isinstance(trial, dict):
         raise RecordsError(f"a trial is a {type(trial).__name__}, not a record")
     lowered = {str(k).strip().lower(): v for k, v in trial.items()}
+    layers = sorted((int(m.group(1)), v) for k, v in lowered.items()
+                    if (m := PER_LAYER.fullmatch(k)))
+    if layers and not any(n in lowered for n in ALIASES["hidden_sizes"]):
+        lowered["hidden_sizes"] = [v for _, v in layers]
     out = {}
     for key, names in ALIASES.items():
         found = next((lowered[n] for n in names if n in lowered), None)
         if found is None:
             raise RecordsError(f"a trial has no {key} (columns: {', '.join(map(str, trial))})")
         out[key] = found
-    out["hidden_sizes"] = _hidden(out["hidden_sizes"])
+    out["hidden_sizes"] = _hidden_from(out["hidden_sizes"])
     for key in ("lr", "reg", "val_acc"):
         out[key] = float(out[key])
     if out["val_acc"] > 1.0:
