@@ -174,3 +174,28 @@ def test_the_gradient_oracle_agrees_with_finite_differences(activation):
             numeric = (numerics.loss_and_grads(up, x, y, activation, 0.3, 1.0, True)[0]
                        - numerics.loss_and_grads(down, x, y, activation, 0.3, 1.0, True)[0]) / 2e-6
             assert grads[name].flat[i] == pytest.approx(numeric, rel=1e-5, abs=1e-8)
+
+
+COSINE = [0.001 + 0.5 * (0.1 - 0.001) * (1 + np.cos(np.pi * i / 10)) for i in range(10)]
+
+
+@pytest.mark.parametrize("lrs, unit, decays, name", [
+    ([0.1 * 0.9 ** i for i in range(10)], "epoch", True, "exponential, ×0.9 per epoch"),
+    ([0.1] * 4 + [0.01] * 4 + [0.001] * 2, "epoch", True, "step, ×0.1 every 4 epochs"),
+    ([0.1] * 3 + [0.05] * 7, "epoch", True, "step, ×0.5 at epoch 4"),
+    ([0.1 - 0.01 * i for i in range(10)], "epoch", True, "linear, -0.01 per epoch"),
+    ([0.1 / (1 + 0.5 * i) for i in range(10)], "epoch", True, "inverse-time"),
+    (COSINE, "epoch", True, "cosine, 0.1 → 0.001 over 10 epochs"),
+    ([0.05 * (1 + np.cos(np.pi * i / 30)) for i in range(10)], "epoch", True,
+     "cosine, 0.1 → 0 over 30 epochs"),  # a cosine over a longer budget than the run
+    ([0.1 * 0.999 ** i for i in range(500)], "step", True, "exponential, ×0.999 per step"),
+    ([0.01, 0.05, 0.1, 0.09, 0.08], "epoch", True, "warm-up over 2 epochs, then linear"),
+    ([0.1, 0.07, 0.065, 0.02], "epoch", True, "its own decay, 0.1 → 0.02"),
+    ([0.1] * 10, "epoch", False, "constant at 0.1"),
+    ([0.1, 0.05, 0.2], "epoch", False, "rises again at epoch 3 after falling"),
+    ([0.1, 0.2, 0.4], "epoch", False, "never falls"),
+])
+def test_learning_rate_schedules_are_recognised_and_named(lrs, unit, decays, name):
+    from harness.checks.schedules import recognise
+    got = recognise(lrs, unit)
+    assert got.decays == decays and name in got.name, got

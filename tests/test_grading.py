@@ -85,7 +85,9 @@ def test_bob_each_bug_caught_by_the_right_check(data_dir, out_root):
     ("wrong_derivative", "gradient", "W1, b1: wrong values below the output layer: check the "
      "activation's derivative (tanh", True),
     ("adam_no_decay", "optimizer", "like Adam or RMSProp", True),
-    ("adam_no_decay", "optimizer", "the learning rate never decays", True),
+    ("adam_no_decay", "optimizer", "the learning rate does not decay: constant", False),
+    ("adam_no_decay", "optimizer", "no decay shows in the quick grade", True),
+    ("constant_lr", "optimizer", "the learning rate does not decay: constant at 0.1", False),
     ("nan_history", "training", "train_loss is nan, not a finite number", True),
     ("nan_history", "checkpoint", "no successful training run", True),
     ("bad_search", "search", "4 of 8 grid combinations have no record", False),
