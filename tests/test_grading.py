@@ -88,6 +88,8 @@ def test_bob_each_bug_caught_by_the_right_check(data_dir, out_root):
     ("adam_no_decay", "optimizer", "the learning rate does not decay: constant", False),
     ("adam_no_decay", "optimizer", "no decay shows in the quick grade", True),
     ("constant_lr", "optimizer", "the learning rate does not decay: constant at 0.1", False),
+    ("frozen_biases", "optimizer", "b1, b2, b3: the step did not change the parameters (the "
+     "step is θ − lr·g for W1, W2, W3)", True),
     ("nan_history", "training", "train_loss is nan, not a finite number", True),
     ("nan_history", "checkpoint", "no successful training run", True),
     ("bad_search", "search", "4 of 8 grid combinations have no record", False),

@@ -47,6 +47,13 @@ class Stepper:
                               hidden_sizes=ctx.hidden(HIDDEN), activation=ctx.activations[0],
                               num_classes=ctx.data.num_classes, seed=0, dtype="float64")
         params = ctx.call("harness_get_params", model=self.model)
+        if "harness_set_params" in ctx.proc.implemented:
+            # non-zero everywhere first: a fresh model's zero biases hide a decay or a freeze
+            rng = np.random.default_rng(4)
+            ctx.call("harness_set_params", model=self.model, params={
+                k: (0.1 * rng.standard_normal(np.shape(v))).astype(np.asarray(v).dtype)
+                for k, v in params.items()})
+            params = ctx.call("harness_get_params", model=self.model)
         self.names = sorted(params)
         self.shapes = {k: np.shape(params[k]) for k in self.names}
         low = any(np.asarray(v).dtype in (np.float32, np.float16) for v in params.values())
@@ -69,6 +76,26 @@ class Stepper:
 
     def close(self, a, b) -> bool:
         return bool(np.allclose(a, b, **self.tol))
+
+    def describe(self, theta0, theta1, g, lr) -> str | None:
+        """:func:`describe_step`, tensor by tensor where only some tensors are wrong ("b1,
+        b2, b3: the step did not change them"), so one frozen or mistreated group is named
+        instead of a verdict on every parameter at once."""
+        whole = describe_step(theta0, theta1, g, lr, self.tol)
+        if whole is None:
+            return None
+        bounds = np.cumsum([0] + [int(np.prod(self.shapes[k])) for k in self.names])
+        verdicts = {k: describe_step(theta0[a:b], theta1[a:b], g[a:b], lr, self.tol)
+                    for k, a, b in zip(self.names, bounds[:-1], bounds[1:])}
+        good = [k for k, v in verdicts.items() if v is None]
+        if not good:
+            return whole
+        by_problem: dict[str, list[str]] = {}
+        for k, v in verdicts.items():
+            if v is not None:
+                by_problem.setdefault(v, []).append(k)
+        said = "; ".join(f"{', '.join(_ordered(ks))}: {v}" for v, ks in by_problem.items())
+        return f"{said} (the step is θ − lr·g for {', '.join(_ordered(good))})"
 
 
 class OptimizerCheck(Check):
@@ -106,7 +133,7 @@ class OptimizerCheck(Check):
     def _plain(self, s: Stepper) -> str | None:
         for n in (1, 2):
             s.step(LR, 0.0, 0.0)
-            problem = describe_step(s.theta[n - 1], s.theta[n], s.grads[n - 1], LR, s.tol)
+            problem = s.describe(s.theta[n - 1], s.theta[n], s.grads[n - 1], LR)
             if problem is None:
                 continue
             if n == 2:
@@ -117,6 +144,12 @@ class OptimizerCheck(Check):
                     return (f"the second step carries momentum ≈ {mu:.3g} although the harness "
                             "asked for none (momentum=0): plain SGD must be possible")
                 return f"the second step: {problem}"
+            if problem == "the step did not change the parameters":
+                s.step(LR, 0.0, 0.0)  # an optimizer whose first step does nothing: the next?
+                second = s.describe(s.theta[1], s.theta[2], s.grads[1], LR)
+                if second != problem:
+                    return f"the first step did not change the parameters; the second: " \
+                           f"{second or 'θ − lr·g'}"
             return problem
         return None
 
@@ -186,6 +219,11 @@ def _configured(config: dict) -> str:
         return (f"step, ×{config['decay_rate']:g} every {config['step_every']} epochs from "
                 f"{config['lr']:g}")
     return f"constant {config['lr']:g}"
+
+
+def _ordered(names: list[str]) -> list[str]:
+    """``W1, W2, b1`` in layer order, weights before biases: ``W1, W2, W3``, ``b1, b2``."""
+    return sorted(names, key=lambda k: (k[0] != "W", int(k[1:]) if k[1:].isdigit() else 0, k))
 
 
 def _short(values) -> str:
