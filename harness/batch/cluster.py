@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from dataclasses import asdict
@@ -42,25 +41,23 @@ def pack(sub: Path) -> bytes:
 
 
 def grade_task(sub_name: str, payload: bytes, opts: dict) -> tuple[dict, dict[str, bytes]]:
-    """Runs on a worker: unpack, grade in a fresh ``python -m harness.batch.task`` process
-    (which supervises the grade as ``harness grade`` does, and stops and cleans up after
-    itself should this worker die first), return the record's files."""
-    with tempfile.TemporaryDirectory(prefix="harness-task-") as tmp:
-        sub, out = Path(tmp) / "submission" / sub_name, Path(tmp) / "out"
-        sub.mkdir(parents=True)
-        with zipfile.ZipFile(io.BytesIO(payload)) as zf:
-            for member in zf.infolist():
-                target = (sub / member.filename).resolve()
-                if target.is_relative_to(sub.resolve()):  # no ../ from a crafted archive
-                    zf.extract(member, sub)
-        done = subprocess.run([sys.executable, "-m", "harness.batch.task", str(sub), str(out),
-                               str(os.getpid()), tmp],
-                              input=json.dumps(opts), text=True, capture_output=True)
-        files = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*")
-                 if p.is_file()}
-        if "results.json" not in files:
-            raise RuntimeError(f"grading task failed on the worker: {done.stderr[-2000:]}")
-        return json.loads(files["results.json"]), files
+    """Runs on a worker: grade in a fresh ``python -m harness.batch.task`` process, which
+    unpacks the submission in a directory of its own, supervises the grade as ``harness grade``
+    does, hands the record back as a zip on its stdout, and stops and cleans up after itself
+    should this worker die first. The worker makes no file: a worker killed at any moment
+    leaves nothing behind."""
+    request = json.dumps({"name": sub_name, "opts": opts}).encode() + b"\n" + payload
+    done = subprocess.run([sys.executable, "-m", "harness.batch.task", str(os.getpid())],
+                          input=request, capture_output=True)
+    try:
+        with zipfile.ZipFile(io.BytesIO(done.stdout)) as zf:
+            files = {name: zf.read(name) for name in zf.namelist()}
+    except zipfile.BadZipFile:
+        files = {}
+    if "results.json" not in files:
+        raise RuntimeError("grading task failed on the worker: "
+                           f"{done.stderr.decode(errors='replace')[-2000:]}")
+    return json.loads(files["results.json"]), files
 
 
 def _client(address: str):
