@@ -255,9 +255,12 @@ def _init(args: argparse.Namespace) -> int:
 
 def _gradescope_build(args: argparse.Namespace) -> int:
     from .gradescope.build import build
+    from .grading.pipeline import load_grading_checks
     from .grading.rubric import load_rubric
 
-    load_rubric(args.rubric)
+    # The configuration is checked exactly as `harness grade` checks it: a mistake found here
+    # would otherwise be a zero with a RubricError for every student.
+    load_grading_checks(load_rubric(args.rubric), quick=args.quick)
     out = Path(args.output) if args.output else default_out("gradescope")
     size = build(out, rubric=args.rubric, dataset=args.dataset, quick=args.quick)
     print(f"wrote {out} ({size / 1024:.0f} KiB): upload it as the autograder of a Gradescope "

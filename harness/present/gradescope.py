@@ -1,8 +1,9 @@
 """results.json in Gradescope's autograder schema: one test per check.
 
 Each test carries ``status``, ``score``, ``max_score``, markdown ``output`` (the check's message;
-never a traceback, which would show students the harness's internals) and the visibility the
-rubric sets for the check. A gate that failed (the policy check) is a failed test with its
+never the harness's traceback, which would show students its internals; a plugin that does not
+load shows the student's own frames and the error, file and line) and the visibility the rubric
+sets for the check. A gate that failed (the policy check) is a failed test with its
 finding, not a 0/0 line. The grade's overall output says where the score came from.
 """
 
@@ -39,9 +40,11 @@ def to_gradescope(res: dict, visibility: dict[str, str] | None = None,
             test.update(score=c["score"], max_score=c["max_score"])
         tests.append(test)
     if res.get("load_error"):
+        error = res["load_error"]
+        where = (error.get("traceback") or "").strip()  # the student's own frames only
         tests.insert(0, {"name": "loading harness_plugin.py", "status": "failed",
-                         "output": res["load_error"]["message"], "output_format": "text",
-                         "visibility": "visible"})
+                         "output": error["message"] + (f"\n\n{where}" if where else ""),
+                         "output_format": "text", "visibility": "visible"})
     summary = f"Score {res['score']:g} / {res['max_score']:g} ({res['mode']} grade on " \
               f"{res['dataset']}, harness {res.get('harness_version', '?')}, " \
               f"isolation: {res.get('isolation', '?')})."

@@ -28,13 +28,19 @@ SHARED_NAME = re.compile(r"a\d{1,6}\.npy")
 def student_traceback(exc: BaseException, submission: Path) -> str:
     """The traceback cut down to the frames in the submission's own files, newest last, each
     named by its path inside the submission (as the student knows it, and the same on every
-    run, wherever the copy being graded lives)."""
+    run, wherever the copy being graded lives); none of the harness's frames, even where the
+    error has no frame of the student's (a syntax error names its file and line itself)."""
     frames = traceback.extract_tb(exc.__traceback__)
     own = [traceback.FrameSummary(str(Path(f.filename).resolve().relative_to(submission)),
                                   f.lineno, f.name, line=f.line)
            for f in frames if Path(f.filename).resolve().is_relative_to(submission)]
-    lines = traceback.format_list(own or frames[-3:])
-    return "".join(lines) + "".join(traceback.format_exception_only(type(exc), exc))
+    if isinstance(exc, SyntaxError) and exc.filename:  # the file and line are in the error
+        path = Path(exc.filename).resolve()
+        if path.is_relative_to(submission):
+            exc.filename = str(path.relative_to(submission))
+    # never the harness's own frames, nor where the copy being graded lives
+    return "".join(traceback.format_list(own)) + \
+        "".join(traceback.format_exception_only(type(exc), exc))
 
 
 def _hint(exc: BaseException) -> str:
