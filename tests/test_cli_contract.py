@@ -67,6 +67,32 @@ def test_rubric_typos_are_errors_that_suggest_the_fix(tmp_path):
         load_rubric(bad_top)
 
 
+@pytest.mark.parametrize("change, words", [
+    (("[checks.gradient]\npart = \"model\"\npoints = 20", "[checks.gradient]\npart = "
+      "\"model\"\npoints = -20"), "[checks.gradient] points = -20: points must be"),
+    (("[checks.loss]\npart = \"model\"\npoints = 10", "[checks.loss]\npart = \"model\"\n"
+      "points = 1e309"), "[checks.loss] points = inf"),
+    (("[[0.3, 0.25]", "[[30, 0.25]"), "write 0.85, not 85"),
+    (("[[0.3, 0.25], [0.5, 0.5]", "[[0.5, 0.5], [0.3, 0.25]"), "from the lowest accuracy"),
+    (("activations = [", "activations = [\"relu6\", "), "'relu6' is not an activation"),
+    (("hidden_sizes = [", "hidden_sizes = [[0, 8], "), "positive whole numbers"),
+    (("gate = true", "gate = \"false\""), "[policy] gate = 'false': must be true or false"),
+])
+def test_every_rubric_value_is_checked_and_named(tmp_path, change, words, capsys):
+    text = Path(RUBRIC).read_text()
+    old, new = change
+    assert old in text, old
+    bad = tmp_path / "r.toml"
+    bad.write_text(text.replace(old, new, 1))
+    with pytest.raises(RubricError) as caught:
+        load_rubric(bad)
+    message = str(caught.value)
+    assert words in message and str(bad) in message and "\n" not in message, message
+    assert main(["gradescope", "build", "-o", str(tmp_path / "ag.zip"), "--rubric",
+                 str(bad)]) == 2
+    assert words in capsys.readouterr().err
+
+
 def test_grade_with_a_rubric_typo_exits_2_before_grading(data_dir, tmp_path, capsys):
     bad = tmp_path / "r.toml"
     bad.write_text(Path(RUBRIC).read_text() + "\n[checks.gradeint]\npoints = 5\n")

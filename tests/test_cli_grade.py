@@ -92,6 +92,19 @@ def test_rubric_points_are_used(data, tmp_path, capsys):
     assert res["max_score"] == 90 and res["score"] == 90
 
 
+def test_a_check_left_out_of_the_rubric_is_said_to_be_ungraded(data, tmp_path, capsys):
+    text = Path(RUBRIC).read_text()
+    start = text.index("[checks.loss]")
+    end = text.index("[checks.", start + 1)
+    rubric = tmp_path / "no_loss.toml"
+    rubric.write_text(text[:start] + text[end:])
+    main(["grade", "reference", "--quick", "--data-dir", data, "--out", str(tmp_path / "r"),
+          "--rubric", str(rubric), "--no-report"])
+    out = capsys.readouterr().out
+    assert "loss" in out and "0/0" not in out
+    assert "run but not graded (no points in the rubric): loss" in out
+
+
 def test_python_dash_m_harness_works(tmp_path):
     import subprocess
     proc = subprocess.run([sys.executable, "-m", "harness", "--help"], capture_output=True,

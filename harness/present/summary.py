@@ -34,13 +34,17 @@ def summary_text(res: dict) -> str:
     lines.append("checks:")
     for c in res["checks"]:
         mark = "PASS" if c["passed"] else "FAIL"
-        points = "gate" if c.get("gate") else f"{c['score']:g}/{c['max_score']:g}"
+        points = "gate" if c.get("gate") else f"{c['score']:g}/{c['max_score']:g}" \
+            if c["max_score"] else "no points"  # left out of the rubric: said, not "0/0"
         lines.append(f"  {mark} {c['name']:<11} {points:>9}  {c['message']}")
         tb = c["details"].get("traceback") if isinstance(c["details"], dict) else None
         if tb and not c["passed"]:
             lines += ["         | " + ln for ln in tb.strip().splitlines()[-6:]]
     if res.get("disabled_checks"):
         lines.append("  not graded (--no-check): " + ", ".join(res["disabled_checks"]))
+    unscored = [c["name"] for c in res["checks"] if not c["max_score"] and not c.get("gate")]
+    if unscored:
+        lines.append("  run but not graded (no points in the rubric): " + ", ".join(unscored))
     if res["missing_hooks"]:
         lines.append("  missing hooks: " + ", ".join(f"{m['hook']} ({m['part']})"
                                                     for m in res["missing_hooks"]))
