@@ -22,7 +22,7 @@ from . import __version__, blas
 from .batch.errors import ClusterUnavailable
 from .checks import CheckSetError
 from .data import DATASETS, DataError
-from .files import default_out
+from .files import Busy, default_out, exclusive
 from .grading.rubric import RubricError
 from .present.gradebook import FORMATS
 from .present.progress import say
@@ -147,8 +147,12 @@ def _grade(args: argparse.Namespace) -> int:
     from .grading.pipeline import resolve_submission
 
     for path in args.submission:
-        if not resolve_submission(path).exists():
+        found = resolve_submission(path)
+        if not found.exists():
             raise UsageError(f"{path}: no such submission directory")
+        if not found.is_dir():
+            raise UsageError(f"{path} is a file: give the submission's directory (the one "
+                             f"holding harness_plugin.py), such as {found.parent}")
     if is_batch(args.submission) and not discover(args.submission):
         raise UsageError(f"no submissions found in {', '.join(args.submission)}")
     if args.cluster is None and not is_batch(args.submission):
@@ -156,16 +160,18 @@ def _grade(args: argparse.Namespace) -> int:
     opts = _options(args, batch=True)
     out = Path(args.out) if args.out else default_out("batch")
     templates = tuple(Path(t) for t in args.template)
-    if args.cluster is not None:
-        from .batch.cluster import run_on_cluster
+    with exclusive(out):
+        if args.cluster is not None:
+            from .batch.cluster import run_on_cluster
 
-        rows = run_on_cluster(args.submission, out, opts, args.cluster, force=args.force,
-                              templates=templates, csv_format=args.csv_format)
-    else:
-        from .batch.local import run_batch
+            rows = run_on_cluster(args.submission, out, opts, args.cluster, force=args.force,
+                                  templates=templates, csv_format=args.csv_format)
+        else:
+            from .batch.local import run_batch
 
-        rows = run_batch(args.submission, out, opts, jobs=args.jobs or os.cpu_count() or 1,
-                         force=args.force, templates=templates, csv_format=args.csv_format)
+            rows = run_batch(args.submission, out, opts,
+                             jobs=args.jobs or os.cpu_count() or 1, force=args.force,
+                             templates=templates, csv_format=args.csv_format)
     if args.json:
         _print_json({"output": str(out), "overview": str(out / "index.html"),
                      "gradebook": str(out / "grades.csv"), "submissions": rows})
@@ -189,7 +195,8 @@ def _grade_one(args: argparse.Namespace, submission: str) -> int:
     gradescope = args.gradescope
     if gradescope == "":
         gradescope = where / "gradescope" / "results.json"
-    res = grade_supervised(sub, where, opts, Path(gradescope) if gradescope else None)
+    with exclusive(where):
+        res = grade_supervised(sub, where, opts, Path(gradescope) if gradescope else None)
     if args.json:
         _print_json(res)
     elif res.get("status") == "error":
@@ -367,9 +374,21 @@ def _add_grade_parser(sub) -> None:
     gr.set_defaults(func=_grade)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a usage error under ``--json`` also prints one JSON document
+    (``{"error", "exit_code"}``) on stdout, so that a script reading stdout learns why."""
+
+    json_errors = False
+
+    def error(self, message: str):
+        if _Parser.json_errors:
+            _print_json({"error": f"{self.prog}: {message}", "exit_code": 2})
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="harness", description=__doc__, epilog=EXAMPLES,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="harness", description=__doc__, epilog=EXAMPLES,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -448,14 +467,18 @@ def _stop(*_) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _Parser.json_errors = "--json" in argv
     args = build_parser().parse_args(argv)
     in_main = threading.current_thread() is threading.main_thread()  # where handlers can be set
     on_term = signal.signal(signal.SIGTERM, _stop) if in_main else None
     try:
         return args.func(args)
     except (UsageError, DataError, RubricError, IsolationError, CheckSetError,
-            ClusterUnavailable) as exc:
+            ClusterUnavailable, Busy) as exc:
         print(f"harness: {exc}", file=sys.stderr)
+        if getattr(args, "json", False):
+            _print_json({"error": f"harness: {exc}", "exit_code": 2})
         return 2
     except Stopped:
         print("harness: stopped (SIGTERM)", file=sys.stderr)
@@ -463,6 +486,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `harness checks --json | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, on_term)

@@ -6,6 +6,8 @@ Imports nothing from the rest of the harness, so any module may use it.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -74,6 +76,30 @@ def remove_tree(path: Path, seconds: float = 2.0) -> None:
         if not os.path.lexists(path) or time.monotonic() > deadline:
             return
         time.sleep(0.05)
+
+
+class Busy(Exception):
+    """Another process is writing to the same output directory."""
+
+
+@contextlib.contextmanager
+def exclusive(out: Path) -> Iterator[Path]:
+    """``out`` (created), held for this process alone while the block runs: a second grade
+    or batch writing to it at the same time is refused (:class:`Busy`) instead of overwriting
+    the first one's results half-way. An advisory lock on the directory itself (nothing is
+    written for it), released when the process ends, however it ends."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Busy(f"{out}: another harness is writing there now; wait for it to finish, "
+                       "or choose another --out") from None
+        yield out
+    finally:
+        os.close(fd)
 
 
 def default_out(command: str, name: str = "") -> Path:

@@ -41,6 +41,48 @@ def test_missing_submission_is_a_usage_error_not_a_traceback(capsys):
     assert "no such submission directory" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("argv, said", [
+    (["grade", "reference", "--check", "not_a_module"], "--check not_a_module: cannot import"),
+    (["grade", "reference/harness_plugin.py"], "is a file: give the submission's directory"),
+    (["grade", "/no/such/dir", "--json"], "no such submission directory"),
+])
+def test_misuse_is_one_line_exit_2_and_one_json_document_under_json(argv, said, capsys):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert said in captured.err and "Traceback" not in captured.err
+    if "--json" in argv:
+        doc = json.loads(captured.out)
+        assert said in doc["error"] and doc["exit_code"] == 2
+
+
+def test_an_argparse_error_under_json_is_one_json_document(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["grade", "reference", "--json", "--jobs", "0"])
+    doc = json.loads(capsys.readouterr().out)
+    assert exc.value.code == 2 == doc["exit_code"] and "must be at least 1" in doc["error"]
+
+
+def test_report_says_what_is_wrong_with_a_results_file(tmp_path, capsys):
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "ref" / "results.json").write_text('{"dataset": "fashion-mnist"}')
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / "results.json").write_text('{"submission": "x", "sco')
+    assert main(["report", str(tmp_path / "ref")]) == 2
+    assert "is not a grade's results" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "cut")]) == 2
+    assert "is not complete JSON (cut short or corrupt)" in capsys.readouterr().err
+
+
+def test_a_second_grade_into_the_same_output_is_refused(data_dir, tmp_path, capsys):
+    from harness.files import exclusive
+    out = tmp_path / "out"
+    with exclusive(out):  # a grade writing there now
+        assert _grade(data_dir, out, "reference", "--quick") == 2
+    assert "another harness is writing there now" in capsys.readouterr().err
+    assert not (out / "results.json").exists()
+    assert _grade(data_dir, out, "reference", "--quick", "--no-report") == 0  # free again
+
+
 def test_version_is_the_package_version(capsys):
     from harness import __version__
     from importlib.metadata import version

@@ -19,12 +19,19 @@ def rerender(directory: Path, templates: tuple[Path, ...] = (),
              csv_format: str = "harness") -> list[Path]:
     """Render ``directory``: one grade's (``report.html``) or a batch's (every report, then
     ``index.html`` and ``grades.csv``). Returns the files written."""
+    problem = record.unreadable(directory)
+    if problem:
+        raise NothingToRender(problem)
     res = record.read(directory)
     if res:
         return [render_from_records(directory, res)]
-    graded = sorted(d for d in directory.iterdir() if d.is_dir() and record.read(d))
+    graded = sorted(d for d in directory.iterdir()
+                    if d.is_dir() and record.read(d) and not record.unreadable(d))
     if not graded:
-        raise NothingToRender(f"{directory}: no results.json here or in its subdirectories")
+        problems = [p for d in sorted(directory.iterdir()) if d.is_dir()
+                    for p in [record.unreadable(d)] if p]
+        raise NothingToRender(problems[0] if problems else
+                              f"{directory}: no results.json here or in its subdirectories")
     rows = [record.read(d) for d in graded]
     written = [render_from_records(d, r) for d, r in zip(graded, rows)
                if r.get("status") != "error"]

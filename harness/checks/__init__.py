@@ -102,7 +102,13 @@ def load_checks(extra: Iterable[str] = (), disabled: Iterable[str] = ()) -> list
         pm.register(module, name=f"harness.checks.{name}")
     pm.load_setuptools_entrypoints("harness.checks")
     for dotted in extra:
-        pm.register(importlib.import_module(dotted), name=dotted)
+        try:
+            module = importlib.import_module(dotted)
+        except ImportError as exc:
+            raise CheckSetError(f"--check {dotted}: cannot import it ({exc}); give the dotted "
+                                "name of a module on the Python path that defines "
+                                "harness_checks()") from None
+        pm.register(module, name=dotted)
     origins = _origins(pm, extra)
     by_name: dict[str, Check] = {}
     gone: list[tuple[Check, str]] = []

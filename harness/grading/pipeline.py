@@ -195,10 +195,12 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
         data = grade_data(dataset, data_dir, seed, quick)
         settings = grading_settings(dataset, rubric, quick, limits, len(data.x_train),
                                     data.input_dim)
+        curves_dir = scratch / "curves"  # the harness's own: never the worker's
+        curves_dir.mkdir()
         curves = stack.enter_context(reference_curves.start(
             data, settings.train_config, settings.train_budget["epochs"],
             {"dataset": dataset, "data_dir": data_dir, "seed": seed, "quick": quick},
-            limits.threads))
+            limits.threads, curves_dir))
         loaded = time.perf_counter()
         ctx = Context(proc, data, settings, rubric, artifacts=Artifacts(),
                       deadline=time.monotonic() + limits.grade_seconds - (loaded - started))

@@ -56,6 +56,26 @@ def read(out: Path) -> dict:
     return doc if isinstance(doc, dict) else {}
 
 
+GRADE_KEYS = ("submission", "checks", "score", "max_score")
+
+
+def unreadable(out: Path) -> str | None:
+    """Why the ``results.json`` in ``out`` is not a grade's record that can be rendered (cut
+    short, not JSON, another command's results), or None when it is one or there is none."""
+    path = Path(out) / RESULTS
+    if not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return (f"{path} is not complete JSON (cut short or corrupt): grade again to write it "
+                "anew")
+    if not isinstance(doc, dict) or not all(k in doc for k in GRADE_KEYS):
+        return (f"{path} is not a grade's results (harness run-reference writes its own report "
+                "beside them)")
+    return None
+
+
 def read_arrays(out: Path) -> dict[str, np.ndarray]:
     """The arrays beside the results in ``out`` (never pickled objects); {} when none."""
     try:

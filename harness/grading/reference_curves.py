@@ -14,6 +14,7 @@ in a thread beside the checks' matrix products hung inside OpenBLAS (``inner_thr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -47,8 +48,11 @@ def cached(path: Path) -> list[dict] | None:
         return None
 
 
-def train_and_cache(data: GradeData, train_config: dict, epochs: int, path: Path) -> list[dict]:
-    """Train the reference to the end of its budget and cache its history at ``path``."""
+def train_and_cache(data: GradeData, train_config: dict, epochs: int, path: Path,
+                    workdir: Path | None = None) -> list[dict]:
+    """Train the reference to the end of its budget and cache its history at ``path``;
+    its checkpoint goes in ``workdir`` (a grade's scratch, removed with it even when this
+    process is killed), else in a temporary directory of its own."""
     from reference.train import TrainConfig, train
 
     c = train_config
@@ -57,7 +61,7 @@ def train_and_cache(data: GradeData, train_config: dict, epochs: int, path: Path
                          step_every=c["step_every"], momentum=c["momentum"],
                          batch_size=c["batch_size"], reg=c["reg"], seed=c["seed"],
                          epochs=epochs, max_seconds=None)
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.nullcontext(workdir) if workdir else tempfile.TemporaryDirectory() as tmp:
         result = train(data.x_train, data.y_train, data.x_val, data.y_val,
                        data.num_classes, config, Path(tmp) / "ref.npz")
     try:
@@ -118,18 +122,19 @@ class Background:
 
 
 def start(data: GradeData, train_config: dict, epochs: int, how_to_load: dict,
-          threads: int) -> Background:
+          threads: int, workdir: Path | None = None) -> Background:
     """Start training the curves in a background process unless they are cached.
     ``how_to_load``: the :func:`harness.grading.pipeline.grade_data` arguments that gave
     ``data``; the process loads the data itself (nothing large through a pipe) and trains with
-    ``threads`` BLAS threads."""
+    ``threads`` BLAS threads, its checkpoint in ``workdir`` (the grade's scratch: a stopped
+    grade's clean-up removes it, where a killed process could not remove its own)."""
     path = curve_path(data, train_config, epochs)
     if cached(path) is not None:
         return Background(path)
     say(f"harness: training the reference's comparison curves in the background ({epochs} "
         "epochs, once per dataset and budget)")
     job = {"load": how_to_load, "train_config": train_config, "epochs": epochs,
-           "path": str(path)}
+           "path": str(path), "workdir": str(workdir) if workdir else None}
     threads_env = {v: str(threads) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                                              "MKL_NUM_THREADS")}
     return Background(path, Helper(__name__, json.dumps(job), env=threads_env))
@@ -148,7 +153,8 @@ def main(argv: list[str]) -> int:
         print("harness: the background process loaded different data than the grade",
               file=sys.stderr)
         return 3
-    train_and_cache(data, job["train_config"], job["epochs"], path)
+    train_and_cache(data, job["train_config"], job["epochs"], path,
+                    Path(job["workdir"]) if job.get("workdir") else None)
     if cached(path) is None:
         print(f"harness: could not write the curves to {path}", file=sys.stderr)
         return 4
