@@ -89,6 +89,7 @@ def exclusive(out: Path) -> Iterator[Path]:
     the first one's results half-way. An advisory lock on the directory itself (nothing is
     written for it), released when the process ends, however it ends."""
     out = Path(out)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
@@ -98,6 +99,11 @@ def exclusive(out: Path) -> Iterator[Path]:
             raise Busy(f"{out}: another harness is writing there now; wait for it to finish, "
                        "or choose another --out") from None
         yield out
+    except BaseException:
+        if created:  # refused before writing anything: leave no empty directory behind
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
     finally:
         os.close(fd)
 
