@@ -137,6 +137,7 @@ def _options(args: argparse.Namespace, batch: bool):
                         quick=args.quick, seed=args.seed, extra_checks=tuple(args.check),
                         disabled_checks=tuple(args.no_check), limits=limits,
                         isolation=args.isolation, trusted=args.trust_submissions,
+                        permute=not args.no_permute,
                         report=not args.no_report,
                         gradescope=batch and args.gradescope is not None,
                         progress=not batch)
@@ -335,6 +336,11 @@ def _add_grade_parser(sub) -> None:
     batch.add_argument("--template", action="append", default=[], metavar="DIR",
                        help="starter code handed out to students, ignored by the similarity "
                             "report (repeatable)")
+    gr.add_argument("--no-permute", action="store_true",
+                    help="grade on the data as published, not the secret permuted view "
+                         "(pixels and class ids shuffled per grade, which makes weights "
+                         "brought in from outside worth chance): for debugging; results.json "
+                         "records it")
     lim = gr.add_argument_group("isolation and limits (per submission)")
     lim.add_argument("--isolation", choices=("auto", "bwrap", "subprocess"), default="auto",
                      help="auto: bubblewrap where it works, else (one submission only) a "

@@ -77,6 +77,7 @@ class BatchOptions:
     limits: Limits = field(default_factory=Limits)
     isolation: str = "auto"
     trusted: bool = False  # a batch may run without a sandbox (isolation.TRUST_FLAG)
+    permute: bool = True  # the secret permuted view (harness.data.permute); off: --no-permute
     report: bool = True
     gradescope: bool = False
     progress: bool = False  # one grade on a terminal: say which check runs
@@ -91,7 +92,7 @@ def _grade_child(sub: Path, out: Path, hide: tuple[Path, ...], opts: BatchOption
               disabled_checks=opts.disabled_checks,
               gradescope=gradescope, report=opts.report, limits=opts.limits,
               isolation=opts.isolation, hide=hide, scratch_root=scratch_root,
-              progress=opts.progress)
+              progress=opts.progress, permute=opts.permute)
     except BaseException as exc:
         res = error_result(sub, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=5))
         record.write_json(out / "results.json", res)
@@ -199,7 +200,7 @@ def plan_batch(paths: list[str], out_root: Path, opts: BatchOptions, force: bool
     rubric = load_rubric(opts.rubric_path)
     options = grade_options(opts.dataset, opts.data_dir, opts.quick, opts.seed,
                             opts.extra_checks, opts.limits, opts.isolation,
-                            opts.disabled_checks)
+                            opts.disabled_checks, opts.permute)
     data = grade_data(opts.dataset, opts.data_dir, opts.seed, opts.quick)
     settings = grading_settings(opts.dataset, rubric, opts.quick, opts.limits,
                                 len(data.x_train), data.input_dim)

@@ -3,6 +3,7 @@ it declared (see :mod:`harness.checks.artifacts`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from harness.checks.artifacts import Artifacts, CheckArtifacts
+from harness.data.permute import Permutation
 from harness.sandbox.process import SubmissionFailure, SubmissionProcess
 
 from .declarations import Declarations
@@ -33,6 +35,16 @@ class GradeData:
     classes: tuple[str, ...]
     image_shape: tuple[int, ...]
     verified: str
+    permutation: Permutation | None = None  # the secret view the grade uses, if any
+
+    def permuted(self, p: Permutation) -> "GradeData":
+        """Every split seen through ``p`` (:mod:`harness.data.permute`): what the submission
+        and every check then work with; ``classes`` stay in their original order (the record
+        maps results back)."""
+        return dataclasses.replace(
+            self, x_train=p.inputs(self.x_train), y_train=p.labels(self.y_train),
+            x_val=p.inputs(self.x_val), y_val=p.labels(self.y_val),
+            x_test=p.inputs(self.x_test), y_test=p.labels(self.y_test), permutation=p)
 
     @property
     def input_dim(self) -> int:

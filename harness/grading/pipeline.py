@@ -20,7 +20,7 @@ from harness import blas
 from harness.checks import Check, Outcome, load_checks
 from harness.checks.artifacts import Artifacts, TrainedRun, UndeclaredArtifact
 from harness.data import (DATASETS, DEFAULT_VAL_SIZE, find_dataset, load_dataset, locate,
-                          to_unit, train_val_split)
+                          permute as permutation, to_unit, train_val_split)
 from harness.files import default_out
 from harness.hookspecs import HOOKS_BY_PART
 from harness.sandbox.isolation import SUBPROCESS_CAVEAT, Limits, choose
@@ -59,11 +59,11 @@ def grade_data(dataset: str, data_dir: str | None, seed: int, quick: bool) -> Gr
 
 
 def grade_options(dataset, data_dir, quick, seed, extra_checks, limits, isolation,
-                  disabled_checks=()) -> dict:
+                  disabled_checks=(), permute: bool = True) -> dict:
     """The options that change a grade (for the fingerprint)."""
     return {"dataset": dataset, "data_dir": str(data_dir), "quick": quick, "seed": seed,
             "checks": list(extra_checks), "limits": limits.to_dict(), "isolation": isolation,
-            "disabled": list(disabled_checks)}
+            "disabled": list(disabled_checks), "permute": permute}
 
 
 def load_grading_checks(rubric: Rubric, extra_checks=(), disabled_checks=(),
@@ -164,13 +164,15 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
           gradescope: str | Path | None = None, report: bool = True,
           limits: Limits | None = None, isolation: str = "auto",
           hide: tuple[Path, ...] = (), scratch_root: Path | None = None,
-          progress: bool = False) -> dict:
+          progress: bool = False, permute: bool = True) -> dict:
     """Grade one submission; write ``out/results.json`` (and the report); return the results.
 
     ``hide``: more paths the submission must not read (in a batch: the other submissions and
     the batch's report root). ``scratch_root``: where the scratch directory goes (a supervisor
     passes one it removes itself, in case this process is killed before it can).
     ``progress``: say on stderr which check is running (a single grade; a batch has its bar).
+    ``permute``: grade on the secret permuted view (:mod:`harness.data.permute`) unless the
+    rubric turns it off; False for a debug run (``--no-permute``); results.json says which.
     """
     started = time.perf_counter()
     sub = resolve_submission(submission)
@@ -200,7 +202,10 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
         curves = stack.enter_context(reference_curves.start(
             data, settings.train_config, settings.train_budget["epochs"],
             {"dataset": dataset, "data_dir": data_dir, "seed": seed, "quick": quick},
-            limits.threads, curves_dir))
+            limits.threads, curves_dir))  # the reference learns the original view
+        if permute and rubric.permute:
+            data = data.permuted(permutation.for_grade(data.image_shape, data.num_classes,
+                                                       sub.name, seed))
         loaded = time.perf_counter()
         ctx = Context(proc, data, settings, rubric, artifacts=Artifacts(),
                       deadline=time.monotonic() + limits.grade_seconds - (loaded - started))
@@ -223,7 +228,7 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
                "disabled_checks": list(disabled_checks), "output_by_hook": output_by_hook,
                "fingerprint": submission_fingerprint(sub, rubric.text, grade_options(
                    dataset, data_dir, quick, seed, extra_checks, limits, isolation,
-                   disabled_checks)),
+                   disabled_checks, permute)),
                "timings": {"load": round(loaded - started, 3),
                            "checks": round(checked - loaded, 3),
                            "reference_curves": round(time.perf_counter() - checked, 3),
@@ -235,7 +240,7 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
         res = results.assemble(sub, data, rubric, settings, outcomes, ctx.decl,
                                proc.implemented, proc.load_error, output_tail, artifacts,
                                overlay, run)
-        record.write(out, res, results.arrays(artifacts))
+        record.write(out, res, results.arrays(artifacts, data))
         if gradescope:
             from harness.present.gradescope import to_gradescope
             record.write_json(Path(gradescope), to_gradescope(res, rubric.visibility,

@@ -84,19 +84,27 @@ def assemble(sub: Path, data: GradeData, rubric: Rubric, settings: Settings, out
         "confusion_matrix": None,
         "per_class": None,
         "output_tail": output_tail,
+        "permuted": data.permutation is not None,
         **run,
         "isolation_caveat": SUBPROCESS_CAVEAT if run.get("isolation") == "subprocess" else None,
     }
     if tested is not None:
         confusion = metrics.confusion_matrix(data.y_test, tested.predictions, data.num_classes)
+        if data.permutation is not None:  # over the class names, as a reader knows them
+            confusion = data.permutation.restore_confusion(confusion)
         res["confusion_matrix"] = confusion.tolist()
         res["per_class"] = metrics.per_class(confusion, data.classes)
     return res
 
 
-def arrays(artifacts: Artifacts) -> dict[str, np.ndarray]:
-    """The arrays the report draws that do not belong in JSON (the first layer's weights)."""
+def arrays(artifacts: Artifacts, data: GradeData | None = None) -> dict[str, np.ndarray]:
+    """The arrays the report draws that do not belong in JSON (the first layer's weights, in
+    the original pixel order when the grade saw a permuted view)."""
     tested = artifacts.get(TestPredictions)
-    if tested is not None and tested.first_layer is not None:
-        return {"first_layer": tested.first_layer}
-    return {}
+    if tested is None or tested.first_layer is None:
+        return {}
+    first = np.asarray(tested.first_layer)
+    if data is not None and data.permutation is not None and \
+            first.ndim == 2 and first.shape[0] == data.input_dim:
+        first = data.permutation.restore_rows(first)
+    return {"first_layer": first}

@@ -17,7 +17,7 @@ DEFAULT = "default_rubric.toml (shipped with harness)"
 VISIBILITY = ("visible", "hidden", "after_due_date", "after_published")
 KEYS = {
     "": {"name", "activations", "min_activations", "required_activations", "hidden_sizes",
-         "packages", "policy", "checks", "accuracy", "gradescope"},
+         "permute", "packages", "policy", "checks", "accuracy", "gradescope"},
     "packages": {"allowed"},
     "policy": {"gate", "forbidden_extra"},
     "checks.*": {"part", "points", "visibility"},
@@ -45,6 +45,7 @@ class Rubric:
     tiers: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     visibility: dict[str, str] = field(default_factory=dict)
     leaderboard: bool = False
+    permute: bool = True  # grade on the secret permuted view (harness.data.permute)
     source: str = ""
     text: str = ""
 
@@ -206,4 +207,5 @@ def _parse(raw: dict, path, source: str, text: str) -> Rubric:
         tiers=tiers, visibility=visibility,
         leaderboard=_boolean("[gradescope] leaderboard",
                              raw.get("gradescope", {}).get("leaderboard", False)),
+        permute=_boolean("permute", raw.get("permute", True)),
         source=source, text=text)
