@@ -47,6 +47,8 @@ def run_autograder(zip_path: Path, root: Path, submission: Path | None, data_dir
     assert done.returncode == 0, done.stderr
     doc = json.loads((root / "results" / "results.json").read_text())
     jsonschema.validate(doc, SCHEMA)
+    if doc["tests"][0]["name"] != "autograder":  # graded: the instructor's log shows it
+        assert "points" in done.stdout and "checks:" in done.stdout, done.stdout
     return doc
 
 
@@ -83,6 +85,8 @@ def test_the_policy_gate_is_a_failed_test_not_zero_of_zero(autograder_zip, tmp_p
     gate = next(t for t in doc["tests"] if "NumPy only" in t["name"])
     assert gate["status"] == "failed" and "max_score" not in gate
     assert "gates the grade" in gate["output"] and "torch" in gate["output"]
+    finding = next(line for line in gate["output"].splitlines() if "torch" in line)
+    assert gate["output"].count(finding.lstrip("- ")) == 1  # said once
     assert doc["score"] == 0 and "Set to 0" in doc["output"]
     assert not any("Traceback" in t["output"] for t in doc["tests"])
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from harness.grading.record import write_json
 from harness.present.gradescope import failure, to_gradescope
+from harness.present.summary import summary_text
 
 from .build import CONFIG
 
@@ -52,6 +53,8 @@ def main() -> int:
         doc = to_gradescope(res, rubric.visibility, rubric.leaderboard)
         if res.get("status") == "error":
             print(res.get("traceback") or res.get("error"), file=sys.stderr)
+        else:  # the instructor's log (students do not see it): the grade as the terminal shows
+            print(summary_text(res))
     except Exception as exc:  # whatever happened, Gradescope gets a results file
         traceback.print_exc()
         doc = failure(f"{type(exc).__name__}: {exc}")

@@ -18,7 +18,8 @@ def _output(check: dict) -> str:
     if check.get("gate") and not check["passed"]:
         lines.insert(0, "**This check gates the grade: while it fails, the score is 0.**")
     for where in details.get("gating", [])[:10]:
-        lines.append(f"- {where}")
+        if where not in check["message"]:  # a finding the message already says, once
+            lines.append(f"- {where}")
     return "\n\n".join(lines)
 
 
