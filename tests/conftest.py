@@ -22,6 +22,10 @@ def isolated_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(temp))
     monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    # A fixed grading key (harness.data.permute), so that every run of a test grades on the
+    # same secret view: verdicts must not depend on which view a run happened to draw.
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "grading.key").write_bytes(bytes(range(32)))
     monkeypatch.delenv("HARNESS_DATA", raising=False)
     monkeypatch.setattr("harness.data.locate.DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
 

@@ -71,9 +71,14 @@ def test_bob_each_bug_caught_by_the_right_check(data_dir, out_root):
     assert "b1, b2, b3: not averaged over the batch" in gradient["message"]
     assert "W1, W2, W3: the L2 term is missing from this gradient" in gradient["message"]
     assert "with L2 on" in gradient["message"].split("W1, W2, W3")[1]
-    assert "saved the last model, not the best" in check(res, "checkpoint")["message"]
-    assert not check(res, "loss")["passed"]
-    assert "gradient of W1, W2, W3 does not change" in check(res, "loss")["message"]
+    checkpoint = check(res, "checkpoint")["message"]  # the diagnosis, in either wording
+    assert "saved the last model, not the best" in checkpoint or \
+        "it holds the last epoch" in checkpoint and "not the best" in checkpoint, checkpoint
+    # one bug, one charge: the missing L2 gradient is the gradient check's; the loss is right
+    loss = check(res, "loss")
+    assert loss["passed"] and loss["score"] == loss["max_score"]
+    assert "gradient of W1, W2, W3 does not change" in loss["message"]
+    assert "see the gradient check, which charges it" in loss["message"]
     for ok in ("contract", "training", "optimizer", "search", "test", "policy"):
         assert check(res, ok)["passed"], (ok, check(res, ok)["message"])
     assert 0 < res["score"] < res["max_score"]

@@ -55,12 +55,12 @@ def test_honest_code_scores_the_same_on_either_view(grading_data, tmp_path):
 
 def test_the_view_is_a_permutation_stable_per_grade_and_different_between_grades(tmp_path,
                                                                               monkeypatch):
-    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "fresh"))  # a key made here, now
     a = for_grade((28, 28), 10, "alice", 0)
     assert np.array_equal(a.features, for_grade((28, 28), 10, "alice", 0).features)
     assert not np.array_equal(a.features, for_grade((28, 28), 10, "bob", 0).features)
     assert sorted(a.features) == list(range(784)) and sorted(a.classes) == list(range(10))
-    assert (tmp_path / "cache" / "grading.key").stat().st_mode & 0o077 == 0  # grader's alone
+    assert (tmp_path / "fresh" / "grading.key").stat().st_mode & 0o077 == 0  # grader's alone
     colour = draw((3, 32, 32), 10, b"seed")
     planes = colour.features.reshape(3, 1024)
     assert np.array_equal(planes[1] - 1024, planes[0]) and np.array_equal(planes[2] - 2048,

@@ -1,7 +1,8 @@
 """Loss: the submission's loss equals mean cross-entropy plus an L2 term, computed here.
 
-Both common L2 conventions pass when the loss and the gradient agree on one:
-``0.5·λ·Σ‖W‖²`` (gradient ``λW``) and ``λ·Σ‖W‖²`` (gradient ``2λW``). Regularized biases are
+Both common L2 conventions pass: ``0.5·λ·Σ‖W‖²`` (gradient ``λW``) and ``λ·Σ‖W‖²`` (gradient
+``2λW``). A gradient that does not carry the convention the loss uses is a gradient bug: named
+here, charged by the gradient check alone (one bug, one charge). Regularized biases are
 noted, not failed. A small epsilon inside the log (``log(p + 1e-7)``) is recognised and noted.
 A submission that declares ``l2="optimizer"`` keeps L2 out of its gradient (it is weight decay in
 the step, checked by the optimizer check); its loss may show the penalty or not.
@@ -100,11 +101,13 @@ class LossCheck(Check):
                 disagree.append(name)
         note = f"L2 convention {found.label}" + ("; biases are regularized too (usually they "
                                                  "are not)" if found.biases else "")
-        if disagree:
-            return Outcome(False, f"cross-entropy right, {note} in the loss, but the gradient "
-                           f"of {', '.join(disagree)} does not change by the matching "
-                           f"{2 * found.coefficient:g}·λ·θ when reg is turned on",
-                           fraction=0.5, details=details)
+        if disagree:  # a gradient bug: charged once, by the gradient check, and named here
+            details["gradient_disagrees"] = disagree
+            return Outcome(True, "; ".join([
+                f"cross-entropy right; {note} in the loss (the gradient of "
+                f"{', '.join(disagree)} does not change by the matching "
+                f"{2 * found.coefficient:g}·λ·θ when reg is turned on: see the gradient check, "
+                "which charges it)", *notes]), details=details)
         return Outcome(True, "; ".join([f"cross-entropy right; {note}, loss and gradient agree",
                                         *notes]), details=details)
 
