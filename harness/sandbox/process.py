@@ -368,11 +368,7 @@ class SubmissionProcess:
             left = [pid for pid in self._leftovers() if pid not in killed]
             if not left:
                 break
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+            _kill_all(left)
             killed.update(left)
             deadline = time.monotonic() + 1.0
             while any(_alive(pid) for pid in left) and time.monotonic() < deadline:
@@ -547,14 +543,19 @@ def _kill_group(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    _kill_all(tree)
+    proc.wait()
     for pid in tree:
+        _reap(pid)
+
+
+def _kill_all(pids) -> None:
+    """SIGKILL each of ``pids``; one already gone (or not ours to signal) is skipped."""
+    for pid in pids:
         try:
             os.kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-    proc.wait()
-    for pid in tree:
-        _reap(pid)
 
 
 def _reap(pid: int, patience: float = 1.0) -> None:
