@@ -104,21 +104,21 @@ class WorkArea:
         its place) or, with ``unique=False``, ``name`` exactly (refused if taken)."""
         parts = self.relative(parent).parts if str(parent) else ()
         pfd = self._open_dir(parts)
+        made = f"{name}-{secrets.token_hex(3)}" if unique else name
         try:
-            unique = f"{name}-{secrets.token_hex(3)}" if unique else name
-            os.mkdir(unique, 0o755, dir_fd=pfd)
-            fd = os.open(unique, _DIR_FLAGS, dir_fd=pfd)
+            os.mkdir(made, 0o755, dir_fd=pfd)
+            fd = os.open(made, _DIR_FLAGS, dir_fd=pfd)  # a link swapped in meanwhile: refused
             try:
                 if self.uid is not None:
                     os.fchown(fd, self.uid, self.uid)
             finally:
                 os.close(fd)
         except OSError as exc:
-            raise Tampered(f"could not create {unique!r} in the work directory "
+            raise Tampered(f"could not create {made!r} in the work directory "
                            f"({exc.strerror})") from None
         finally:
             os.close(pfd)
-        return self.path.joinpath(*parts, unique)
+        return self.path.joinpath(*parts, made)
 
     def write_files(self, directory: str | os.PathLike, files: dict[str, bytes]) -> None:
         """New files in ``directory`` (below the area), by path inside it (``a/b`` makes the
