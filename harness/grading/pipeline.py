@@ -26,6 +26,7 @@ from harness.hookspecs import HOOKS_BY_PART
 from harness.sandbox.isolation import SUBPROCESS_CAVEAT, Limits, choose
 from harness.present.progress import say
 from harness.sandbox.process import SubmissionFailure, SubmissionProcess
+from harness.sandbox.workarea import Tampered
 
 from . import declarations, record, reference_curves, results
 from . import rubric as rubric_mod
@@ -122,6 +123,9 @@ def run_check(check: Check, ctx: Context, rubric: Rubric) -> Outcome:
     except SubmissionFailure as failure:
         return Outcome(False, failure.message,
                        details={"failure": failure.kind, "traceback": failure.traceback})
+    except Tampered as exc:  # a link or a file planted where the harness works
+        return Outcome(False, f"the submission changed its work directory under the harness: "
+                       f"{exc}", details={"failure": "tampered"})
     except Exception as exc:  # a malformed return value tripped the check: say so, go on
         return Outcome(False, f"the submission returned something this check could not use "
                        f"({type(exc).__name__}: {exc})",
