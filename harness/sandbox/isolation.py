@@ -137,9 +137,11 @@ def claim_uid() -> int | None:
 def release_uid(uid: int | None) -> None:
     _claimed.discard(uid)
 
+
 SUBPROCESS_CAVEAT = (
     "graded without a sandbox (bubblewrap is not available or was not chosen): the submission "
-    "ran as the harness's own user, stopped only by Python-level guards, which code that goes "
+    "ran as a user of its own where the harness, as root, could give it one (else as the "
+    "harness's user), stopped only by Python-level guards, which code that goes "
     "around Python (ctypes, C extensions) can evade to read or change files the harness can "
     "reach, such as the test labels or the dataset cache, or to signal other processes, the "
     "grading process included. Install bubblewrap (Debian package 'bubblewrap') to grade "
