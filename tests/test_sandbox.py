@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -371,3 +372,38 @@ def test_numpy_global_generator_is_seeded_from_the_grade(tmp_path):
         with proc:
             answers.append(proc.call("harness_predict", x=np.zeros(4)).tolist())
     assert answers[0] == answers[1] != answers[2]
+
+
+def test_a_plain_subprocess_runs_as_a_user_of_its_own_where_it_can(tmp_path):
+    """As root, with the interpreter and the scratch reachable by another user, a subprocess
+    worker drops to the grade's own uid for good; the per-user process limit then holds it
+    (root is exempt). Where they are not reachable (an interpreter in root's home, a private
+    temp directory) it stays the harness's user, as the caveat says."""
+    import sys
+    import tempfile
+    from harness.sandbox.isolation import harness_roots, worker_uid
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a worker a user of its own")
+    scratch_root = Path(tempfile.mkdtemp(dir="/tmp"))  # /tmp: reachable by every user
+    try:
+        os.chmod(scratch_root, 0o711)
+        reachable = worker_uid("subprocess", 1, scratch_root / "s") is not None
+        if not reachable:
+            pytest.skip(f"the interpreter ({sys.executable}) or the harness "
+                        f"({harness_roots()}) is not reachable by another user here")
+        sub = tmp_path / "sub"
+        sub.mkdir()
+        (sub / "harness_plugin.py").write_text(textwrap.dedent("""
+            import os
+            import numpy as np
+            from harness.hookspecs import hookimpl
+            @hookimpl
+            def harness_predict(x):
+                return np.array([os.getuid(), os.geteuid()])
+        """))
+        with SubmissionProcess(sub, scratch_root / "s", Limits(hook_seconds=10),
+                               "subprocess") as proc:
+            uids = proc.call("harness_predict", x=np.zeros(1)).tolist()
+            assert proc.uid is not None and uids == [proc.uid, proc.uid] != [0, 0]
+    finally:
+        shutil.rmtree(scratch_root, ignore_errors=True)

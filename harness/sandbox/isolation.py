@@ -264,16 +264,17 @@ def _open_to_others(path: Path) -> bool:
         return False
 
 
-def worker_uid(isolation: str, uid: int | None) -> int | None:
+def worker_uid(isolation: str, uid: int | None, scratch: Path) -> int | None:
     """The user a grade's workers run as: its own ``uid`` (from :func:`claim_uid`) under
     bubblewrap when ``setpriv`` (util-linux) is there to drop to it, and in a plain subprocess
-    when the interpreter and the harness can be reached by another user (an interpreter in
-    root's home cannot); None: the harness's own user."""
+    when the interpreter, the harness and the grade's ``scratch`` can be reached by another user
+    (an interpreter in root's home cannot, nor a scratch under a private temp directory); None:
+    the harness's own user."""
     if uid is None:
         return None
     if isolation == "bwrap":
         return uid if shutil.which("setpriv") else None
-    needed = [Path(sys.executable), Path(sys.prefix), *harness_roots()]
+    needed = [Path(sys.executable), Path(sys.prefix), *harness_roots(), Path(scratch)]
     return uid if all(_open_to_others(p) for p in needed) else None
 
 

@@ -110,7 +110,7 @@ class SubmissionProcess:
         self.hidden = tuple(h for h in (Path(p).resolve() for p in hidden)
                             if not any(n.is_relative_to(h) for n in needed))
         self._claimed_uid = claim_uid()
-        self.uid = worker_uid(isolation, self._claimed_uid)
+        self.uid = worker_uid(isolation, self._claimed_uid, self.scratch)
         self.work = WorkArea(self.scratch / "work", self.uid)
         self.memory_group = MemoryGroup.create(self.limits.memory_mb << 20)
         self.watch = Watch(self.limits, self.work, self.memory_group)
