@@ -355,7 +355,11 @@ class SubmissionProcess:
         ours = self.isolation != "bwrap"
         tops = _children(worker) + [pid for pid in _children(adopter) if pid != worker and
                                     (not ours or _group(pid) == self.proc.pid)]
-        return [pid for top in tops for pid in (top, *_descendants(top)) if _alive(pid)]
+        found = [pid for top in tops for pid in (top, *_descendants(top))]
+        if ours:  # children lists can miss a process re-parented meanwhile: the group cannot
+            found += [pid for pid in _all_pids() if pid != worker and
+                      _group(pid) == self.proc.pid]
+        return [pid for pid in dict.fromkeys(found) if _alive(pid)]
 
     def _sweep_leftovers(self, what: str) -> None:
         """Kill whatever the submission left running after a hook (a process forked around the
@@ -547,6 +551,11 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
     for pid in tree:
         _reap(pid)
+
+
+def _all_pids() -> list[int]:
+    """Every process id on the machine (a listing of /proc)."""
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 
 
 def _kill_all(pids) -> None:
