@@ -109,9 +109,7 @@ class MemoryGroup:
 
     def remove(self, patience: float = 2.0) -> None:
         """Remove the group once its processes are gone (they are being killed)."""
-        deadline = time.monotonic() + patience
-        while not _rmdir(self.path) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        _remove_when_empty(self.path, patience)
 
     def describe(self) -> str:
         return f"cgroup v{self.version}"
@@ -130,9 +128,7 @@ def remove_groups_of(pid: int, patience: float = 2.0) -> None:
         except OSError:
             continue
         for path in found:
-            deadline = time.monotonic() + patience  # its sandboxed workers are dying
-            while not _rmdir(path) and time.monotonic() < deadline:
-                time.sleep(0.02)
+            _remove_when_empty(path, patience)  # its sandboxed workers are dying
 
 
 def _remove_orphans(parent: Path) -> None:
@@ -147,6 +143,14 @@ def _remove_orphans(parent: Path) -> None:
         pid = path.name.split("-")[1]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
             _rmdir(path)
+
+
+def _remove_when_empty(path: Path, patience: float) -> None:
+    """Remove the group at ``path``, trying again for up to ``patience`` seconds while the
+    processes in it die (the kernel refuses to remove a group that holds one)."""
+    deadline = time.monotonic() + patience
+    while not _rmdir(path) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _rmdir(path: Path) -> bool:

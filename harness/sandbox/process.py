@@ -268,7 +268,8 @@ class SubmissionProcess:
     def resources(self) -> dict:
         """The grade's resource record so far (see :class:`~harness.sandbox.resources.Watch`),
         with the user its workers ran as."""
-        return {**self.watch.record(), "uid": self.uid}
+        return {**self.watch.record(), "call_seconds": round(self.timing["in_calls"], 2),
+                "uid": self.uid}
 
     def _stop_worker(self) -> None:
         if self._worker is not None:
@@ -297,7 +298,6 @@ class SubmissionProcess:
         finally:
             self.timing["hook_calls"] += 1
             self.timing["in_calls"] += time.perf_counter() - t0
-            self.watch.call_seconds += time.perf_counter() - t0
 
     def _request(self, request: dict, timeout: float | None, what: str) -> Any:
         if self.proc is None or self.proc.poll() is not None:
@@ -313,18 +313,18 @@ class SubmissionProcess:
                    "seed": self.seed * 1_000_003 + self._requests,
                    "kwargs": {k: self._share(v) for k, v in request["kwargs"].items()}}
         payload = wire.encode(request, lambda h: h.id)
-        deadline = time.monotonic() + (timeout or self.default_timeout)
+        started = time.monotonic()
+        deadline = started + (timeout or self.default_timeout)
         try:
             wire.send(self._worker.to, payload)
         except OSError:
             pass  # the worker died; receiving reports how
         reply = self._receive(deadline, what, self._requests)
-        if time.monotonic() - (deadline - (timeout or self.default_timeout)) > MIN_WATCHED:
+        if time.monotonic() - started > MIN_WATCHED:
             try:  # a call long enough to matter is measured at least once, at its end
                 self._watch_tick()
             except LimitExceeded as exc:
-                self._kill()
-                raise SubmissionFailure("limit", f"{what} was stopped: {exc}") from None
+                raise self._stopped_for(what, exc) from None
         if isinstance(reply.get("seconds"), (int, float)):
             self.timing["in_hooks"] += max(float(reply["seconds"]), 0.0)
         self._sweep_leftovers(what)
@@ -420,8 +420,7 @@ class SubmissionProcess:
                     "code, a thread or a process left running?); the worker was stopped")
             return reply
         except LimitExceeded as exc:
-            self._kill()
-            raise SubmissionFailure("limit", f"{what} was stopped: {exc}") from None
+            raise self._stopped_for(what, exc) from None
         except wire.Timeout:
             self._kill()
             raise SubmissionFailure(
@@ -430,6 +429,11 @@ class SubmissionProcess:
         except wire.ChannelError as exc:
             raise SubmissionFailure("crashed", f"{what}: {self._death_note(exc)}",
                                     self.output_tail()[-2000:]) from None
+
+    def _stopped_for(self, what: str, exc: LimitExceeded) -> SubmissionFailure:
+        """Stop the worker for a total over its limit; the failure the call then is."""
+        self._kill()
+        return SubmissionFailure("limit", f"{what} was stopped: {exc}")
 
     def _watch_tick(self) -> None:
         """The grade's totals, looked at while a call runs (raises LimitExceeded)."""
