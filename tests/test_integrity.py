@@ -77,3 +77,55 @@ def test_the_view_is_a_permutation_stable_per_grade_and_different_between_grades
 def test_a_test_accuracy_far_above_validation_is_flagged(val, test, flagged):
     from harness.checks.accuracy import _margin
     assert (test - val > _margin(val, 10000, 10000)) is flagged
+
+
+def _detector():
+    import importlib.util
+    path = FIXTURES / "hostile" / "probe_detector" / "harness_plugin.py"
+    spec = importlib.util.spec_from_file_location("probe_detector_plugin", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_probe_detector_answers_a_small_fixed_probe_exactly():
+    """What the graded probe is up against: at the old fixed signature (float64, batch 8,
+    784-10-8-10) central differences are cheap and exact."""
+    from harness.checks import numerics
+    plugin = _detector()
+    model = plugin.harness_build_model(input_dim=784, hidden_sizes=[10, 8], activation="relu",
+                                       num_classes=10, seed=0, dtype="float64")
+    rng = np.random.default_rng(0)
+    params = numerics.random_params([784, 10, 8, 10], rng)
+    plugin.harness_set_params(model=model, params=params)
+    x, y = rng.random((8, 784)), rng.integers(0, 10, 8)
+    _, grads = plugin.harness_loss_and_grads(model=model, x=x, y=y, reg=0.0)
+    _, exact = numerics.loss_and_grads(params, x, y, "relu", 0.0)
+    for name, g in exact.items():
+        assert np.linalg.norm(grads[name] - g) <= 1e-7 * np.linalg.norm(g), name
+
+
+MODEL_CHECKS_ONLY = ("training", "checkpoint", "search", "test", "accuracy", "optimizer")
+
+
+def test_the_gradient_check_probes_at_the_graded_shape_where_differences_cannot_answer(
+        grading_data, tmp_path):
+    res = grade(FIXTURES / "hostile" / "probe_detector", data_dir=str(grading_data),
+                rubric_path=RUBRIC, out=tmp_path / "g", report=False,
+                disabled_checks=MODEL_CHECKS_ONLY)
+    check = _check(res, "gradient")
+    assert not check["passed"]
+    assert "b1, b2, b3: not averaged over the batch" in check["message"]
+    probe = check["details"]["probe"]
+    assert probe["batch"] == 128 and probe["hidden"] == [128, 64]  # the graded run's shape
+    assert probe["dtype"] == "float32"  # the training split's dtype
+
+
+def test_probes_are_secret_per_grade_and_stable_on_a_regrade(tmp_path, monkeypatch):
+    from harness.data.permute import probe_seed
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "fresh"))
+    assert probe_seed("alice", 0) == probe_seed("alice", 0)
+    assert len({probe_seed("alice", 0), probe_seed("bob", 0), probe_seed("alice", 1)}) == 3
+    mine = probe_seed("alice", 0)
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "another grader"))  # another key
+    assert probe_seed("alice", 0) != mine

@@ -85,6 +85,7 @@ def test_report_says_what_to_fix_and_shows_diagnoses_on_the_page(graded):
     assert "<small>not averaged over the batch" in grad and 'title="' not in grad.split("</table>")[0]
     assert "The probes are two short runs" in table and "by design" in table
     assert "<summary><code>harness_" in html  # output split by hook
+    assert "Graded on a secret view of the data" in html  # why hard-coded class ids fail
 
 
 def test_policy_gate_is_shown_as_a_failed_gate_with_what_it_found(graded):

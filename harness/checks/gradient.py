@@ -6,7 +6,10 @@ the submission's forward pass computes the canonical network for those parameter
 check which L2 convention it uses, so the canonical gradient is the right answer; nothing the
 submission's process computes takes part in it.
 
-Every listed activation, L2 off and on, every parameter tensor (biases included), compared whole.
+Probed at the graded training run's shape, with rows and parameters drawn from the grade's secret
+seed (:mod:`harness.checks.probes`), so that no cheaper way to the answer (central differences)
+fits in the hook's time. Every listed activation in a drawn order, L2 off and on, every
+parameter tensor (biases included), compared whole.
 Error per tensor is normwise, ``‖a − o‖ / (‖a‖ + ‖o‖)``; a correct float64 backprop gives about
 1e-15, the usual bugs 1e-3 to 1. A submission that computes in float32 (its arrays are float32, or
 its float64 forward deviates from the float64 one by float32 rounding) is held to a float32
@@ -22,19 +25,18 @@ from harness.sandbox.process import SubmissionFailure
 from . import Check, Outcome, checkimpl, numerics
 from .artifacts import L2Convention
 from .common import REG, model_with
+from .probes import Probe, probe
 
 THRESHOLD = {"float64": 1e-5, "float32": 1e-4}
-KINK_MARGIN = 1e-3
-BATCH = 8
-HIDDEN = (10, 8)
+KINK_MARGIN = 1e-5  # float32 rounding moves a pre-activation by about 1e-6 at the probe's sizes
 
 
-def _kink_free_params(sizes, x, activation, seed):
+def _kink_free_params(p: Probe, activation: str) -> dict[str, np.ndarray]:
     """Parameters whose pre-activations stay away from ReLU's kink, where float32 rounding could
     flip a mask and make a right gradient look wrong."""
-    for attempt in range(50):
-        params = numerics.random_params(sizes, np.random.default_rng(seed + attempt))
-        zs = numerics.preactivations(params, x, activation)[:-1]
+    for _ in range(50):
+        params = p.params()
+        zs = numerics.preactivations(params, p.x, activation)[:-1]
         if activation not in ("relu", "leaky_relu") or min(np.abs(z).min() for z in zs) > \
                 KINK_MARGIN:
             return params
@@ -120,16 +122,15 @@ class GradientCheck(Check):
     requires = ("harness_build_model", "harness_set_params", "harness_loss_and_grads")
 
     def run(self, ctx) -> Outcome:
-        hidden = ctx.hidden(HIDDEN)
-        sizes = [ctx.data.input_dim, *hidden, ctx.data.num_classes]
-        x = ctx.data.x_val[:BATCH].astype(np.float64)
-        y = ctx.data.y_val[:BATCH]
+        p = probe(ctx, self.name)
+        hidden, x, y = p.hidden, p.x, p.y
         l2 = ctx.artifacts.get(L2Convention) or L2Convention()
         rows, groups, groups_ok, precisions = [], 0, 0, set()
-        for ai, activation in enumerate(ctx.activations):
+        for activation in p.rng.permutation(list(ctx.activations)):
+            activation = str(activation)
             for reg in (0.0, REG):
                 groups += 1
-                params = _kink_free_params(sizes, x, activation, seed=100 * ai)
+                params = _kink_free_params(p, activation)
                 try:
                     group_rows, prec = self._group(ctx, params, hidden, activation, reg, x, y,
                                                    l2)
@@ -142,8 +143,10 @@ class GradientCheck(Check):
                         ctx.proc.restart()
                 rows += group_rows
                 groups_ok += all(r["ok"] for r in group_rows)
+        rows.sort(key=lambda r: ctx.activations.index(r["activation"]))  # reported in order
         details = {"rows": rows, "threshold": THRESHOLD, "oracle": "harness float64",
-                   "l2_in": ctx.decl.l2}
+                   "l2_in": ctx.decl.l2, "probe": {"batch": len(x), "hidden": hidden,
+                                                   "dtype": str(x.dtype)}}
         note = ""
         if "float32" in precisions:
             why = next(r["precision_note"] for r in rows if r.get("precision_note"))

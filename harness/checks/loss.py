@@ -1,6 +1,6 @@
 """Loss: the submission's loss equals mean cross-entropy plus an L2 term, computed here.
 
-Both common L2 conventions pass: ``0.5·λ·Σ‖W‖²`` (gradient ``λW``) and ``λ·Σ‖W‖²`` (gradient
+Probed at the graded run's shape (:mod:`harness.checks.probes`). Both common L2 conventions pass: ``0.5·λ·Σ‖W‖²`` (gradient ``λW``) and ``λ·Σ‖W‖²`` (gradient
 ``2λW``). A gradient that does not carry the convention the loss uses is a gradient bug: named
 here, charged by the gradient check alone (one bug, one charge). Regularized biases are
 noted, not failed. A small epsilon inside the log (``log(p + 1e-7)``) is recognised and noted.
@@ -15,9 +15,8 @@ import numpy as np
 from . import Check, Outcome, checkimpl, numerics
 from .artifacts import L2Convention
 from .common import REG, model_with
+from .probes import probe
 
-BATCH = 16
-HIDDEN = (32, 16)
 CONVENTIONS = {"0.5·λ·Σ‖W‖²": 0.5, "λ·Σ‖W‖²": 1.0}
 LOG_EPSILONS = (1e-15, 1e-12, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5)
 LOSS_RTOL = 2e-5  # float32 arithmetic and tiny log epsilons stay well inside this
@@ -44,12 +43,9 @@ class LossCheck(Check):
     requires = ("harness_build_model", "harness_set_params", "harness_loss_and_grads")
 
     def run(self, ctx) -> Outcome:
-        hidden = ctx.hidden(HIDDEN)
+        p = probe(ctx, self.name)  # shaped like the graded run (harness.checks.probes)
+        hidden, x, y, params = p.hidden, p.x, p.y, p.params()
         activation = ctx.activations[0]
-        sizes = [ctx.data.input_dim, *hidden, ctx.data.num_classes]
-        params = numerics.random_params(sizes, np.random.default_rng(2))
-        x = ctx.data.x_val[:BATCH].astype(np.float64)
-        y = ctx.data.y_val[:BATCH]
         model = model_with(ctx, params, hidden, activation)
         loss0, grads0 = ctx.call("harness_loss_and_grads", model=model, x=x, y=y, reg=0.0)
         loss1, grads1 = ctx.call("harness_loss_and_grads", model=model, x=x, y=y, reg=REG)
@@ -66,7 +62,7 @@ class LossCheck(Check):
         elif not np.isclose(loss0, ce, rtol=LOSS_RTOL):
             ratio = loss0 / ce if ce else float("nan")
             hint = " (summed over the batch instead of averaged?)" \
-                if np.isclose(ratio, BATCH, rtol=1e-3) else ""
+                if np.isclose(ratio, len(x), rtol=1e-3) else ""
             return Outcome(False, f"with reg=0 the loss is {loss0:.6g}, but the mean "
                            f"cross-entropy the harness computes for the parameters it set "
                            f"is {ce:.6g}{hint}", details=details)

@@ -90,8 +90,18 @@ def grading_key(root: Path | None = None) -> bytes:
     return path.read_bytes()
 
 
+def _secret(message: str) -> bytes:
+    return hmac.new(grading_key(), message.encode(), "sha256").digest()
+
+
 def for_grade(image_shape: tuple[int, ...], num_classes: int, submission: str,
               seed: int) -> Permutation:
     """The view one grade uses: from the grader's key, the submission's name and the seed."""
-    message = f"{submission}\0{seed}".encode()
-    return draw(image_shape, num_classes, hmac.new(grading_key(), message, "sha256").digest())
+    return draw(image_shape, num_classes, _secret(f"{submission}\0{seed}"))
+
+
+def probe_seed(submission: str, seed: int) -> int:
+    """A seed for the checks' probes (:mod:`harness.checks.probes`), secret like the view: from
+    the grader's key, the submission's name and the seed, so it differs between grades and
+    repeats on a regrade."""
+    return int.from_bytes(_secret(f"probe\0{submission}\0{seed}")[:8], "little")

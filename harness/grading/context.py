@@ -75,6 +75,7 @@ class Settings:
     hook_timeout: float
     train_timeout: float
     search_timeout: float
+    probe_seed: int = 0  # secret per grade (harness.data.permute.probe_seed): the probes' draws
 
 
 @dataclass

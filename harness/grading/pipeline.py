@@ -200,7 +200,7 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
             proc.boot()  # the worker starts up while the data loads
         data = grade_data(dataset, data_dir, seed, quick)
         settings = grading_settings(dataset, rubric, quick, limits, len(data.x_train),
-                                    data.input_dim)
+                                    data.input_dim, permutation.probe_seed(sub.name, seed))
         curves_dir = scratch / "curves"  # the harness's own: never the worker's
         curves_dir.mkdir()
         curves = stack.enter_context(reference_curves.start(

@@ -45,8 +45,9 @@ def training_wall_limit(n_samples: int, sizes: list[int], epochs: int) -> float:
 
 
 def grading_settings(dataset: str, rubric: Rubric, quick: bool, limits: Limits | None = None,
-                     n_train: int = 50000, input_dim: int = 784) -> Settings:
-    """Budgets and probes for a grade on ``n_train`` training images of ``input_dim`` pixels."""
+                     n_train: int = 50000, input_dim: int = 784, probe_seed: int = 0) -> Settings:
+    """Budgets and probes for a grade on ``n_train`` training images of ``input_dim`` pixels;
+    ``probe_seed`` the grade's secret seed for what the checks feed the submission."""
     limits = limits or Limits()
     train = _TRAIN[dataset]
     small = {**train, "hidden_sizes": [64, 32]}
@@ -81,4 +82,5 @@ def grading_settings(dataset: str, rubric: Rubric, quick: bool, limits: Limits |
         hook_timeout=limits.hook_seconds,
         train_timeout=train_wall,
         search_timeout=limits.search_seconds or min(8 * train_wall, 2 * MAX_TRAIN_SECONDS),
+        probe_seed=probe_seed,
     )
