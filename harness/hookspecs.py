@@ -30,7 +30,8 @@ Conventions shared by every hook:
 
 Parts of the assignment and the hooks grading them: model = build_model, get_params, set_params,
 forward, predict, loss_and_grads; train = optimizer_step, train; search = search;
-test = load_checkpoint, test.
+test = load_checkpoint, test. Code whose backprop is fused with the update implements
+``harness_train_step`` instead of (or beside) loss_and_grads and optimizer_step.
 """
 
 from __future__ import annotations
@@ -118,6 +119,22 @@ def harness_optimizer_step(model: Any, grads: dict[str, np.ndarray], lr: float,
 
 
 @hookspec(firstresult=True)
+def harness_train_step(model: Any, x: np.ndarray, y: np.ndarray, lr: float,
+                       reg: float) -> float | None:
+    """One step of plain SGD on the batch ``(x, y)``, updating ``model`` in place:
+    θ ← θ − lr·∇(mean cross-entropy + L2 with strength ``reg``), whatever momentum or schedule
+    the training uses; return the batch's loss before the step (or None).
+
+    For code whose backprop is fused with its update (a ``train_step`` or ``backward(lr)``
+    method): the harness reads the gradient as the parameter change divided by ``lr``, so the
+    adapter only calls the student's step. L2 may be in the gradient or weight decay in the
+    update: the step is the same. It stands in for harness_loss_and_grads and
+    harness_optimizer_step; a submission with both is checked for agreement: the step must move
+    the parameters by ``lr`` times the gradient loss_and_grads returns.
+    """
+
+
+@hookspec(firstresult=True)
 def harness_train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
                   y_val: np.ndarray, config: dict, budget: dict, checkpoint_path: str,
                   checkpoint_dir: str, data_dir: str) -> list[dict]:
@@ -175,3 +192,13 @@ HOOKS_BY_PART: dict[str, tuple[str, ...]] = {
     "test": ("harness_load_checkpoint", "harness_test"),
 }
 REQUIRED_HOOKS = tuple(h for hooks in HOOKS_BY_PART.values() for h in hooks)
+STANDS_IN_FOR: dict[str, tuple[str, ...]] = {
+    "harness_train_step": ("harness_loss_and_grads", "harness_optimizer_step"),
+}
+
+
+def missing_hooks(implemented) -> list[str]:
+    """The required hooks a plugin implementing ``implemented`` lacks, a hook that another
+    implemented one stands in for (:data:`STANDS_IN_FOR`) not counted."""
+    covered = {h for alt, hooks in STANDS_IN_FOR.items() if alt in implemented for h in hooks}
+    return [h for h in REQUIRED_HOOKS if h not in implemented and h not in covered]

@@ -129,3 +129,14 @@ def test_probes_are_secret_per_grade_and_stable_on_a_regrade(tmp_path, monkeypat
     mine = probe_seed("alice", 0)
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "another grader"))  # another key
     assert probe_seed("alice", 0) != mine
+
+
+def test_a_training_step_that_does_not_follow_the_answered_gradient_is_caught(grading_data,
+                                                                               tmp_path):
+    res = grade(FIXTURES / "hostile" / "step_detector", data_dir=str(grading_data),
+                rubric_path=RUBRIC, out=tmp_path / "g", report=False,
+                disabled_checks=MODEL_CHECKS_ONLY)
+    check = _check(res, "gradient")
+    assert not check["passed"]
+    assert "b1, b2, b3: the training step: not averaged over the batch" in check["message"]
+    assert "(loss_and_grads right)" in check["message"]

@@ -142,3 +142,28 @@ def test_a_schedule_of_its_own_is_named_not_charged(data_dir, out_root):
     message = check(res, "optimizer")["message"]
     assert check(res, "optimizer")["passed"], message
     assert "decays by its own schedule (cosine, 0.1 → 0 over 10 epochs" in message
+
+
+def test_backprop_fused_with_the_update_connects_through_one_training_step(data_dir, out_root):
+    """An MLP whose train_step does forward, backward and the update in one pass (weight decay
+    inside it, weights in a dict, a step schedule, one .npy per tensor): the adapter calls the
+    student's step through harness_train_step and re-states nothing; every check passes."""
+    res = graded(str(STUDENT / "fused_update"), data_dir, out_root)
+    assert failed(res) == [], [(c["name"], c["message"]) for c in res["checks"]
+                               if not c["passed"]]
+    assert res["missing_hooks"] == []
+    assert "the training step is plain SGD" in check(res, "optimizer")["message"]
+    assert "step" in check(res, "optimizer")["message"]  # its own step schedule, named
+
+
+@pytest.mark.parametrize("fixture, message", [
+    ("fused_momentum", "the step keeps state between calls (momentum?)"),
+    ("fused_ignores_lr", "the training step ignores the lr it is given"),
+])
+def test_a_fused_training_step_is_charged_once_where_its_bug_lives(fixture, message, data_dir,
+                                                                    out_root):
+    """A training step that keeps momentum or ignores its lr: the optimizer check charges it;
+    the loss and gradient checks, reading the gradient from the same step, do not."""
+    res = graded(fixture, data_dir, out_root, quick=True)
+    assert failed(res) == ["optimizer"]
+    assert message in check(res, "optimizer")["message"]

@@ -43,7 +43,8 @@ class Outcome:
 class Check(ABC):
     """Base class of a check.
 
-    ``requires``: hooks without which the check cannot run; ``needs_plugin``: False for checks
+    ``requires``: hooks without which the check cannot run; ``requires_one_of``: hooks of which
+    it needs at least one (a fused training step or the separate gradient and step); ``needs_plugin``: False for checks
     that read the submission's files only (they run even when the plugin does not load);
     ``quick``: part of the student self-check; ``needs`` / ``produces``: the artifact types
     (:mod:`harness.checks.artifacts`) it reads and writes, which decide the order checks run in;
@@ -60,6 +61,7 @@ class Check(ABC):
     quick: bool = True
     needs_plugin: bool = True
     requires: tuple[str, ...] = ()
+    requires_one_of: tuple[str, ...] = ()
     needs: tuple[type, ...] = ()
     produces: tuple[type, ...] = ()
     reloads: int = 0

@@ -22,7 +22,7 @@ import numpy as np
 
 from harness.sandbox.process import SubmissionFailure
 
-from . import Check, Outcome, checkimpl, numerics
+from . import Check, Outcome, backprop, checkimpl, numerics
 from .artifacts import L2Convention
 from .common import REG, model_with
 from .probes import Probe, probe
@@ -119,12 +119,18 @@ class GradientCheck(Check):
     part = "model"
     order = 30
     needs = (L2Convention,)
-    requires = ("harness_build_model", "harness_set_params", "harness_loss_and_grads")
+    requires = ("harness_build_model", "harness_get_params", "harness_set_params")
+    requires_one_of = backprop.SOURCES
 
     def run(self, ctx) -> Outcome:
         p = probe(ctx, self.name)
         hidden, x, y = p.hidden, p.x, p.y
         l2 = ctx.artifacts.get(L2Convention) or L2Convention()
+        self.step_scaled = False  # a training step that ignores its lr: judged up to a scale
+        if backprop.TRAIN_STEP in ctx.proc.implemented:
+            params = p.params()
+            self.step_scaled = not backprop.follows_lr(
+                ctx, lambda: model_with(ctx, params, hidden, str(ctx.activations[0])), x, y)
         rows, groups, groups_ok, precisions = [], 0, 0, set()
         for activation in p.rng.permutation(list(ctx.activations)):
             activation = str(activation)
@@ -147,10 +153,11 @@ class GradientCheck(Check):
         details = {"rows": rows, "threshold": THRESHOLD, "oracle": "harness float64",
                    "l2_in": ctx.decl.l2, "probe": {"batch": len(x), "hidden": hidden,
                                                    "dtype": str(x.dtype)}}
-        note = ""
+        note = ("; the training step does not use the lr it is given (the optimizer check "
+                "charges it), so its gradient is judged up to a scale") if self.step_scaled else ""
         if "float32" in precisions:
             why = next(r["precision_note"] for r in rows if r.get("precision_note"))
-            note = (f"; computed in float32 ({why}), so checked at float32 tolerance "
+            note += (f"; computed in float32 ({why}), so checked at float32 tolerance "
                     f"{THRESHOLD['float32']:g}")
         if groups_ok == groups:
             return Outcome(True, f"all {len(rows)} tensors match for "
@@ -160,40 +167,99 @@ class GradientCheck(Check):
                        fraction=groups_ok / groups, details=details)
 
     def _group(self, ctx, params, hidden, activation, reg, x, y, l2) -> tuple[list[dict], str]:
+        """One row per tensor: every hook the submission computes its gradient in
+        (:mod:`harness.checks.backprop`) held to the exact gradient; a tensor is right when
+        each of them is."""
         model = model_with(ctx, params, hidden, activation)
-        _, grads = ctx.call("harness_loss_and_grads", model=model, x=x, y=y, reg=reg)
-        if not isinstance(grads, dict):
-            raise SubmissionFailure("exception", "harness_loss_and_grads must return (loss, "
-                                    f"grads) with grads a dict, got {type(grads).__name__}")
-        in_gradient = reg if ctx.decl.l2 == "loss" else 0.0
-        _, exact = numerics.loss_and_grads(params, x, y, activation, in_gradient, l2.coefficient,
-                                           l2.biases, ctx.decl.leaky_relu_slope)
-        prec, why = precision(ctx, model, params, x, activation,
-                              {k: v for k, v in grads.items() if isinstance(v, np.ndarray)})
+        verdicts: dict[str, dict[str, tuple[float, bool, str]]] = {}
+        precisions: dict[str, tuple[str, str]] = {}
+        for source in backprop.sources(ctx):
+            _, grads = backprop.loss_and_gradient(ctx, source, model, x, y, reg)
+            arrays = {k: v for k, v in grads.items() if isinstance(v, np.ndarray)}
+            precisions[source] = precision(ctx, model, params, x, activation, arrays)
+            verdicts[source] = self._judge(ctx, source, params, grads, activation, reg, x, y,
+                                           l2, precisions[source][0])
+        prec, why = next((p for p in precisions.values() if p[0] == "float32"),
+                         next(iter(precisions.values())))
         rows = []
+        for name in params:
+            by_source = {s: v[name] for s, v in verdicts.items()}
+            wrong = {s: v[2] for s, v in by_source.items() if not v[1]}
+            if len(by_source) == 1 or len(set(wrong.values())) <= 1 and len(wrong) == len(
+                    by_source):
+                diagnosis = next(iter(wrong.values()), "")
+            else:
+                right = [backprop.SHORT[s] for s in by_source if s not in wrong]
+                diagnosis = "; ".join(f"{backprop.SHORT[s]}: {d}" for s, d in wrong.items()) + (
+                    f" ({', '.join(right)} right)" if right else "")
+            rows.append({"activation": activation, "reg": reg, "tensor": name,
+                         "error": max(v[0] for v in by_source.values()), "ok": not wrong,
+                         "diagnosis": diagnosis, "precision": prec, "precision_note": why})
+        return rows, prec
+
+    def _judge(self, ctx, source, params, grads, activation, reg, x, y, l2,
+               prec) -> dict[str, tuple[float, bool, str]]:
+        """``{tensor: (error, ok, diagnosis)}`` for the gradient ``source`` computed.
+
+        A training step carries L2 whether it lives in the gradient or is weight decay in the
+        update; decay's factor (λ·θ or 2·λ·θ) is whichever fits, as the loss need not show it."""
+        step = source == backprop.TRAIN_STEP
+        in_gradient = reg if ctx.decl.l2 == "loss" or step else 0.0
+        conventions = [l2]
+        if step and reg and ctx.decl.l2 == "optimizer":
+            conventions.append(L2Convention(1.5 - l2.coefficient, l2.biases, ""))
+
+        def exact_for(convention):
+            return numerics.loss_and_grads(params, x, y, activation, in_gradient,
+                                           convention.coefficient, convention.biases,
+                                           ctx.decl.leaky_relu_slope)[1]
+
+        candidates = [(c, exact_for(c)) for c in conventions]
+        l2, exact = min(candidates, key=lambda ce: _total_error(grads, ce[1]))
+        if step and self.step_scaled:
+            grads = _rescaled(grads, exact)
+        out = {}
         for name, p in params.items():
             raw = grads.get(name)
             g = np.asarray(raw) if raw is not None else np.zeros(0)
             if g.shape != p.shape or not np.issubdtype(g.dtype, np.number):
                 got = "missing" if raw is None else f"shape {g.shape}"
-                rows.append({"activation": activation, "reg": reg, "tensor": name,
-                             "error": float("inf"), "ok": False,
-                             "diagnosis": f"gradient {got}, expected shape {p.shape}"})
+                out[name] = (float("inf"), False, f"gradient {got}, expected shape {p.shape}")
                 continue
             a, o = g.astype(np.float64).ravel(), exact[name].ravel()
-            denom = np.linalg.norm(a) + np.linalg.norm(o)
-            error = float(np.linalg.norm(a - o) / denom) if denom else 0.0
+            error = _error(a, o)
             ok = bool(error < THRESHOLD[prec])
             why_wrong = "" if ok else diagnose(name, a, o, p.ravel(), in_gradient, l2, len(x))
-            if not ok and reg and ctx.decl.l2 == "optimizer" and any(
+            if not ok and not step and reg and ctx.decl.l2 == "optimizer" and any(
                     np.allclose(a, o + factor * reg * p.ravel(), rtol=1e-4, atol=1e-8)
                     for factor in (1.0, 2.0)):
                 why_wrong = ("the L2 term is in the gradient although L2 is declared to live "
                              "in the optimizer (applied twice)")
-            rows.append({"activation": activation, "reg": reg, "tensor": name, "error": error,
-                         "ok": ok, "diagnosis": why_wrong, "precision": prec,
-                         "precision_note": why})
-        return rows, prec
+            out[name] = (error, ok, why_wrong)
+        return out
+
+
+def _error(a: np.ndarray, o: np.ndarray) -> float:
+    """Normwise ``‖a − o‖ / (‖a‖ + ‖o‖)``, 0 for two zero vectors."""
+    denom = np.linalg.norm(a) + np.linalg.norm(o)
+    return float(np.linalg.norm(a - o) / denom) if denom else 0.0
+
+
+def _rescaled(grads: dict, exact: dict) -> dict:
+    """``grads`` divided by the one scale that fits them to ``exact`` best (a step whose
+    length is its own shows its gradient's direction, not its size)."""
+    pairs = [(np.asarray(grads[k], np.float64).ravel(), v.ravel()) for k, v in exact.items()
+             if k in grads and np.shape(grads[k]) == v.shape]
+    den = sum(float(o @ o) for _, o in pairs)
+    scale = sum(float(a @ o) for a, o in pairs) / den if den else 0.0
+    if scale <= 0:
+        return grads
+    return {k: np.asarray(g, np.float64) / scale for k, g in grads.items()}
+
+
+def _total_error(grads: dict, exact: dict) -> float:
+    return sum(_error(np.asarray(grads[k], np.float64).ravel(), v.ravel())
+               for k, v in exact.items() if k in grads and np.shape(grads[k]) == v.shape)
 
 
 @checkimpl

@@ -3,6 +3,10 @@
 over the training history: as configured, or by any schedule :mod:`harness.checks.schedules`
 recognises (exponential, step, linear, inverse-time, cosine; per epoch or per step).
 
+A submission whose backprop is fused with its update (``harness_train_step`` alone) cannot be
+given chosen gradients; its step is checked for what SGD means beyond the gradient: no state kept
+between steps, and the lr it is given (the gradient it follows is the gradient check's).
+
 Two steps, not one, so that momentum applied without being asked for shows in the second.
 Tolerances follow the dtype the submission stores its parameters in, so a correct step on
 float32 parameters passes.
@@ -12,8 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Check, Outcome, checkimpl
+from . import Check, Outcome, backprop, checkimpl
 from .artifacts import TrainedRun
+from .common import model_with
+from .probes import probe
 from .runs import lr_values
 from .schedules import recognise
 
@@ -104,9 +110,29 @@ class OptimizerCheck(Check):
     part = "train"
     order = 55
     needs = (TrainedRun,)
-    requires = ("harness_build_model", "harness_get_params", "harness_optimizer_step")
+    requires = ("harness_build_model", "harness_get_params")
+    requires_one_of = ("harness_optimizer_step", backprop.TRAIN_STEP)
 
     def run(self, ctx) -> Outcome:
+        fused = "harness_optimizer_step" not in ctx.proc.implemented
+        step_problem, details = self._fused(ctx) if fused else self._separate(ctx)
+        schedule_problem, schedule_note = self._decay(ctx)
+        details["decay"] = schedule_problem or schedule_note
+        score = (0.0 if step_problem else 0.6) + (0.0 if schedule_problem else 0.4)
+        if not step_problem and not schedule_problem:
+            extra = f"; {details['weight_decay']}" if "weight_decay" in details else ""
+            steps = ("the training step is plain SGD with the lr it is given (the gradient it "
+                     "follows is the gradient check's)") if fused else "two steps are SGD"
+            return Outcome(True, steps + extra + f"; {schedule_note}",
+                           details=details)
+        problems = [p for p in (step_problem, schedule_problem) if p]
+        if step_problem and not schedule_problem:
+            problems.append(schedule_note)
+        return Outcome(False, "; ".join(problems), fraction=score, details=details)
+
+    def _separate(self, ctx) -> tuple[str | None, dict]:
+        """harness_optimizer_step with gradients the harness chooses: plain SGD twice, then
+        momentum and weight decay where declared."""
         stepper = Stepper(ctx)
         step_problem = self._plain(stepper)
         details = {"step": step_problem or "θ − lr·g exactly, twice", "dtype": stepper.dtype}
@@ -118,17 +144,14 @@ class OptimizerCheck(Check):
             decay_problem, note = self._weight_decay(Stepper(ctx), ctx)
             details["weight_decay"] = decay_problem or note
             step_problem = decay_problem
-        schedule_problem, schedule_note = self._decay(ctx)
-        details["decay"] = schedule_problem or schedule_note
-        score = (0.0 if step_problem else 0.6) + (0.0 if schedule_problem else 0.4)
-        if not step_problem and not schedule_problem:
-            extra = f"; {details['weight_decay']}" if "weight_decay" in details else ""
-            return Outcome(True, "two steps are SGD" + extra + f"; {schedule_note}",
-                           details=details)
-        problems = [p for p in (step_problem, schedule_problem) if p]
-        if step_problem and not schedule_problem:
-            problems.append(schedule_note)
-        return Outcome(False, "; ".join(problems), fraction=score, details=details)
+        return step_problem, details
+
+    def _fused(self, ctx) -> tuple[str | None, dict]:
+        """harness_train_step alone: see :func:`fused_step_problem`; momentum and weight decay
+        are inside the step, where the gradient check sees them."""
+        problem = fused_step_problem(ctx)
+        return problem, {"step": problem or "a training step: plain SGD, no state kept between "
+                         "steps, the lr it is given"}
 
     def _plain(self, s: Stepper) -> str | None:
         for n in (1, 2):
@@ -210,6 +233,46 @@ class OptimizerCheck(Check):
                           "schedule may drop later): the full grade checks it")
         return (f"the learning rate does not decay: {schedule.name} over {len(run.history)} "
                 f"epochs (the configured schedule was {configured})"), ""
+
+
+def fused_step_problem(ctx) -> str | None:
+    """What is wrong with a fused training step (:func:`harness.hookspecs.harness_train_step`)
+    as an SGD step, or None. Its gradient is the gradient check's; here: two steps in a row
+    equal one step taken by a fresh model from the first step's result (no momentum or other
+    state kept between calls), and half the lr moves the parameters half as far."""
+    p = probe(ctx, "optimizer")
+    params, activation = p.params(), ctx.train_config["activation"]
+    lr = backprop.STEP_LR
+
+    def steps(start: dict, *rates: float) -> list[dict]:
+        model = model_with(ctx, start, p.hidden, activation)
+        out = []
+        for rate in rates:
+            ctx.call(backprop.TRAIN_STEP, model=model, x=p.x, y=p.y, lr=rate, reg=0.0)
+            out.append({k: np.asarray(v, np.float64) for k, v in
+                        ctx.call("harness_get_params", model=model).items()})
+        return out
+
+    names = sorted(params)
+    theta1, theta2 = steps(params, lr, lr)
+    fresh = steps(theta1, lr)[0]
+    half = steps(params, lr / 2)[0]
+    d1, d2, d_fresh, d_half = (_flat(b, names) - _flat(a, names) for a, b in (
+        (params, theta1), (theta1, theta2), (theta1, fresh), (params, half)))
+    if _apart(d2, d_fresh):
+        return ("two training steps in a row differ from one step taken from the same "
+                "parameters by a fresh model: the step keeps state between calls (momentum?), "
+                "although harness_train_step asks for plain SGD")
+    if _apart(2 * d_half, d1):
+        if not _apart(d_half, d1):
+            return "the training step ignores the lr it is given (it moves as far at lr/2)"
+        return "half the lr does not move the parameters half as far: the step is not θ − lr·g"
+    return None
+
+
+def _apart(a: np.ndarray, b: np.ndarray) -> bool:
+    """Normwise further apart than float32 rounding of the parameters explains."""
+    return bool(np.linalg.norm(a - b) > 1e-3 * (np.linalg.norm(a) + np.linalg.norm(b)))
 
 
 def _configured(config: dict) -> str:

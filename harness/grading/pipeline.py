@@ -110,8 +110,11 @@ def run_check(check: Check, ctx: Context, rubric: Rubric) -> Outcome:
         return Outcome(False, "not graded: harness_plugin.py did not load (see the load error)",
                        details={"not_loaded": True})
     missing = [h for h in check.requires if h not in ctx.proc.implemented]
+    if check.requires_one_of and not any(h in ctx.proc.implemented
+                                             for h in check.requires_one_of):
+        missing.append(" or ".join(check.requires_one_of))
     if missing:
-        parts = sorted({PART_OF_HOOK.get(h, "?") for h in missing})
+        parts = sorted({PART_OF_HOOK.get(h.split(" or ")[0], "?") for h in missing})
         return Outcome(False, f"missing hook{'s' if len(missing) > 1 else ''} "
                        f"{', '.join(missing)} (the {'/'.join(parts)} part): this check "
                        f"cannot run and its {rubric.points.get(check.name, 0):g} points are lost",

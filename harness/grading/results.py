@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from harness import __version__
-from harness.hookspecs import HOOKS_BY_PART, REQUIRED_HOOKS
+from harness.hookspecs import HOOKS_BY_PART, missing_hooks
 from harness.checks.artifacts import Artifacts, SearchRecord, TestPredictions, TrainedRun
 from harness.sandbox.isolation import SUBPROCESS_CAVEAT
 
@@ -30,7 +30,7 @@ def _checks_and_parts(outcomes, rubric: Rubric) -> tuple[list[dict], dict]:
         part = rubric.parts.get(check.name, check.part)
         checks.append({"name": check.name, "title": check.title, "part": part, "score": score,
                        "max_score": max_score, "passed": outcome.passed,
-                       "gate": check.name in rubric.gates, "hooks": list(check.requires),
+                       "gate": check.name in rubric.gates, "hooks": [*check.requires, *check.requires_one_of],
                        "message": outcome.message,
                        "details": outcome.details, "seconds": round(seconds, 3)})
         p = parts.setdefault(part, {"score": 0.0, "max_score": 0.0})
@@ -52,7 +52,7 @@ def assemble(sub: Path, data: GradeData, rubric: Rubric, settings: Settings, out
     gated_by = [c["name"] for c in checks if c["gate"] and not c["passed"]]
     total = 0.0 if gated_by else round(sum(c["score"] for c in checks), 2)
     missing = [{"hook": h, "part": next(p for p, hs in HOOKS_BY_PART.items() if h in hs)}
-               for h in REQUIRED_HOOKS if h not in implemented] if load_error is None else []
+               for h in missing_hooks(implemented)] if load_error is None else []
     res = {
         "schema_version": SCHEMA_VERSION,
         "status": "graded",

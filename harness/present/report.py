@@ -45,7 +45,7 @@ def gradient_pivot(rows: list[dict]) -> dict:
 def hook_docs() -> dict[str, str]:
     """Each hook's documentation from the contract, for the report's links."""
     return {name: (getattr(hookspecs, name).__doc__ or "").strip()
-            for name in (*hookspecs.REQUIRED_HOOKS, "harness_info")}
+            for name in (*hookspecs.REQUIRED_HOOKS, *hookspecs.STANDS_IN_FOR, "harness_info")}
 
 
 def render(**context) -> str:
