@@ -26,7 +26,6 @@ from .schedules import recognise
 LR = 0.1
 MOMENTUM = 0.9
 REG = 0.05
-HIDDEN = (16, 8)
 
 
 def expected_lr(config: dict, epoch: int) -> float:
@@ -49,15 +48,15 @@ class Stepper:
 
     def __init__(self, ctx) -> None:
         self.ctx = ctx
+        p = probe(ctx, "optimizer")  # the graded run's shape, secret draws
         self.model = ctx.call("harness_build_model", input_dim=ctx.data.input_dim,
-                              hidden_sizes=ctx.hidden(HIDDEN), activation=ctx.activations[0],
+                              hidden_sizes=p.hidden, activation=ctx.activations[0],
                               num_classes=ctx.data.num_classes, seed=0, dtype="float64")
         params = ctx.call("harness_get_params", model=self.model)
         if "harness_set_params" in ctx.proc.implemented:
             # non-zero everywhere first: a fresh model's zero biases hide a decay or a freeze
-            rng = np.random.default_rng(4)
             ctx.call("harness_set_params", model=self.model, params={
-                k: (0.1 * rng.standard_normal(np.shape(v))).astype(np.asarray(v).dtype)
+                k: (0.1 * p.rng.standard_normal(np.shape(v))).astype(np.asarray(v).dtype)
                 for k, v in params.items()})
             params = ctx.call("harness_get_params", model=self.model)
         self.names = sorted(params)
@@ -69,7 +68,7 @@ class Stepper:
                                          for k in self.names])
         self.theta = [_flat(params, self.names)]
         self.grads: list[np.ndarray] = []
-        self.rng = np.random.default_rng(3)
+        self.rng = p.rng
 
     def step(self, lr: float, momentum: float, reg: float) -> np.ndarray:
         g = {k: self.rng.standard_normal(s) for k, s in self.shapes.items()}

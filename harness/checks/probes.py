@@ -1,4 +1,5 @@
-"""Probes shaped like the graded training: what the loss and gradient checks feed a submission.
+"""Probes shaped like the graded training: what the loss, gradient and optimizer checks feed a
+submission.
 
 A probe with a fixed signature (float64, a batch of 8, hidden sizes 10-8, the first validation
 rows) can be recognised and answered by something other than the code under test: central
@@ -10,10 +11,12 @@ same on a regrade). For Fashion-MNIST's graded 784-128-64-10 network central dif
 219,000 forward passes of a batch of 128, about 6·10¹² flops: far beyond a hook's time limit.
 
 What a submission can still observe, and why it does not pay: that ``harness_loss_and_grads``
-is called at all (its training need not call it), answered only by computing the gradient, and a
-training run's numbers then come from the submission's own backprop, which the accuracy, training
-and checkpoint checks judge; the dtype ``float64`` of the model the checks build (a training
-run's model is built by the submission, in the dtype it chooses).
+or ``harness_optimizer_step`` is called at all (its training need not call them): the gradient
+hook is answered only by computing the gradient, a fused ``harness_train_step`` must follow the
+gradient the other hook returns (:mod:`harness.checks.backprop`), and a training run's numbers
+come from the submission's own code, which the training, checkpoint and accuracy checks judge;
+the dtype ``float64`` of the models the checks build (a training run's model is built by the
+submission, in the dtype it chooses).
 """
 
 from __future__ import annotations
