@@ -15,7 +15,9 @@ Conventions shared by every hook:
   shaped ``(fan_out,)``; layer 1 is the input layer, the last is the output layer. A model stored
   as ``(out, in)`` weights transposes in its adapter.
 - ``model`` is whatever object the submission's ``harness_build_model`` or
-  ``harness_load_checkpoint`` returned; the harness only hands it back.
+  ``harness_load_checkpoint`` returned, a plain dict or list of arrays included; it stays in
+  the submission's process and the harness hands the same object back, by reference, so
+  changes made to it in place (by set_params, a step) are kept.
 - The loss is the mean cross-entropy over the batch plus an L2 term on the weights. Both
   ``0.5 * reg * sum ||W||^2`` and ``reg * sum ||W||^2`` are accepted, as long as the loss and the
   gradient agree; the harness reports which one was used.

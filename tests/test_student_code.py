@@ -167,3 +167,13 @@ def test_a_fused_training_step_is_charged_once_where_its_bug_lives(fixture, mess
     res = graded(fixture, data_dir, out_root, quick=True)
     assert failed(res) == ["optimizer"]
     assert message in check(res, "optimizer")["message"]
+
+
+def test_a_model_that_is_a_plain_dict_is_held_by_reference(data_dir, out_root):
+    """Functions over a dict of weights, the dict itself the model: set_params and the SGD step
+    change it in place, and every later hook sees those changes (a copy per call lost them:
+    contract, loss, gradient and optimizer all failed on correct code)."""
+    res = graded(str(STUDENT / "dict_model"), data_dir, out_root, quick=True)
+    assert failed(res) == [], [(c["name"], c["message"]) for c in res["checks"]
+                               if not c["passed"]]
+    assert "two steps are SGD" in check(res, "optimizer")["message"]

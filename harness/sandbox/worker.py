@@ -52,6 +52,18 @@ def _hint(exc: BaseException) -> str:
     return ""
 
 
+MODEL_HOOKS = ("harness_build_model", "harness_load_checkpoint")
+
+
+class _Model:
+    """A model on its way out of a hook that makes one: kept in the worker and sent as a handle
+    whatever it is (a plain dict or list of arrays too), so that every later hook gets the same
+    object by reference and changes made by set_params or a step are not lost in a copy."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 class Worker:
     def __init__(self, submission: Path, shared: Path | None = None) -> None:
         import pluggy
@@ -91,7 +103,7 @@ class Worker:
 
     def handle_of(self, obj: Any) -> int:
         key = len(self.objects) + 1
-        self.objects[key] = obj
+        self.objects[key] = obj.value if isinstance(obj, _Model) else obj
         return key
 
     def object_of(self, key: int) -> Any:
@@ -107,7 +119,8 @@ class Worker:
             import numpy as np
 
             np.random.seed(seed % 2**32)
-        return getattr(self.pm.hook, hook)(**{k: self.unshare(v) for k, v in kwargs.items()})
+        result = getattr(self.pm.hook, hook)(**{k: self.unshare(v) for k, v in kwargs.items()})
+        return _Model(result) if hook in MODEL_HOOKS and result is not None else result
 
     def unshare(self, value: Any) -> Any:
         """An array the harness shared as a file (``{"__shared__": name}``), mapped
