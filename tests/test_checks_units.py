@@ -71,7 +71,19 @@ def test_policy_scan_finds_every_spelling():
         (2, "torch"), (3, "tensorflow"), (4, "jax.numpy"), (5, "autograd"), (7, "mxnet")]
     guarded = scan_source("try:\n    import cupy as xp\nexcept ImportError:\n"
                           "    import numpy as xp\nimport torch\n")
-    assert sorted(guarded) == [(2, "cupy", True), (5, "torch", False)]
+    assert sorted(hit[:3] for hit in guarded) == [(2, "cupy", True), (5, "torch", False)]
+
+
+def test_policy_scan_tells_a_data_loader_from_a_framework_in_use():
+    src = ("import torch\nfrom torchvision import datasets, transforms\n"
+           "from torch.utils.data import DataLoader\nimport tensorflow as tf\n"
+           "import torchvision\nimport torch.nn as nn\nfrom torchvision import models\n"
+           "(x, y), _ = tf.keras.datasets.fashion_mnist.load_data()\n"
+           "d = torchvision.datasets.MNIST('.')\nw = torch.zeros(3)\n")
+    assert [(line, data) for line, _, _, data in scan_source(src)] == [
+        (1, False), (2, True), (3, True), (4, True), (5, True), (6, False), (7, False)]
+    mixed = "import tensorflow as tf\ntf.keras.datasets.mnist.load_data()\ntf.GradientTape()\n"
+    assert [hit[3] for hit in scan_source(mixed)] == [False]  # one use beyond data is enough
 
 
 def test_policy_scan_survives_syntax_errors_and_reads_notebooks(tmp_path):

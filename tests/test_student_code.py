@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from test_grading import check, graded
+from test_grading import FIXTURES, check, graded
 
 STUDENT = Path(__file__).resolve().parent / "fixtures" / "student"
 
@@ -177,3 +177,37 @@ def test_a_model_that_is_a_plain_dict_is_held_by_reference(data_dir, out_root):
     assert failed(res) == [], [(c["name"], c["message"]) for c in res["checks"]
                                if not c["passed"]]
     assert "two steps are SGD" in check(res, "optimizer")["message"]
+
+
+def test_a_framework_imported_only_to_download_the_data_is_noted_not_gated(data_dir, out_root):
+    """torchvision's datasets and transforms, torch's DataLoader and Keras's dataset imported at
+    the top of a data module the plugin imports: the plugin loads (inert stand-ins), every check
+    passes, and the policy check names each import for the instructor."""
+    res = graded("torchvision_data", data_dir, out_root, quick=True)
+    assert res["load_error"] is None and failed(res) == []
+    policy = check(res, "policy")["message"]
+    assert "data loaders aside" in policy
+    for module in ("torchvision", "torch.utils.data", "tensorflow"):
+        assert f"{module} imported at data_utils.py" in policy
+
+
+def test_with_the_policy_gate_off_a_framework_import_no_longer_stops_the_plugin(
+        data_dir, tmp_path):
+    """gate = false means the plugin loads: an unguarded `import torch` used beyond data
+    becomes a stand-in, the policy check fails without zeroing the grade, the rest is graded."""
+    from harness.grading.pipeline import grade
+    sub = tmp_path / "torch_seed"
+    sub.mkdir()
+    (sub / "harness_plugin.py").write_text(
+        "import torch\nfrom reference.harness_plugin import *  # noqa\ntorch.manual_seed(0)\n")
+    rubric = tmp_path / "gate_off.toml"
+    rubric.write_text((FIXTURES.parent / "rubric_synthetic.toml").read_text().replace(
+        "gate = true", "gate = false"))
+    off = grade(sub, data_dir=str(data_dir), rubric_path=str(rubric), quick=True,
+                out=tmp_path / "off", report=False)
+    assert off["load_error"] is None and failed(off) == ["policy"]
+    assert "torch imported at harness_plugin.py:1" in check(off, "policy")["message"]
+    assert off["score"] == off["max_score"] and not off["gated_by"]
+    on = grade(sub, data_dir=str(data_dir), rubric_path=str(FIXTURES.parent / "rubric_synthetic.toml"),
+               quick=True, out=tmp_path / "on", report=False)
+    assert on["score"] == 0 and on["gated_by"] == ["policy"]

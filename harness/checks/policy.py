@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from harness.files import notebook_code_cells, submission_files
-from harness.sandbox.imports import FORBIDDEN_MODULES, forbidden_root
+from harness.sandbox.imports import FORBIDDEN_MODULES, forbidden_root, is_data_module
 
 from . import Check, Outcome, checkimpl
 
@@ -60,9 +60,10 @@ def _guarded_lines(tree: ast.AST) -> set[int]:
 
 
 def scan_source(source: str, forbidden: frozenset[str] = FORBIDDEN_MODULES
-                ) -> list[tuple[int, str, bool]]:
-    """``(line, module, guarded)`` for every forbidden import in ``source``; a file that does
-    not parse is scanned line by line instead (nothing counts as guarded there)."""
+                ) -> list[tuple[int, str, bool, bool]]:
+    """``(line, module, guarded, data_only)`` for every forbidden import in ``source``;
+    ``data_only``: what it imports is used only as a data loader (:func:`_data_only`). A file
+    that does not parse is scanned line by line instead (nothing counts as guarded there)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -72,11 +73,49 @@ def scan_source(source: str, forbidden: frozenset[str] = FORBIDDEN_MODULES
             if m:
                 for name in re.split(r"[,\s]+", m.group(1) or m.group(2)):
                     if name and forbidden_root(name, forbidden):
-                        hits.append((lineno, name, False))
+                        hits.append((lineno, name, False, False))
         return hits
-    guarded = _guarded_lines(tree)
-    return [(node.lineno, name, node.lineno in guarded) for node in ast.walk(tree)
-            for name in _module_names(node) if forbidden_root(name, forbidden)]
+    guarded, uses = _guarded_lines(tree), _uses(tree)
+    return [(node.lineno, name, node.lineno in guarded, _data_only(node, name, uses))
+            for node in ast.walk(tree) for name in _module_names(node)
+            if forbidden_root(name, forbidden)]
+
+
+def _uses(tree: ast.AST) -> dict[str, list[str]]:
+    """For every name the code loads, the dotted attribute chains it is used in
+    (``torch.utils.data.DataLoader``); a use that is not an attribute chain is ``""``."""
+    inner = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    uses: dict[str, list[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and id(node) not in inner:
+            parts, n = [], node
+            while isinstance(n, ast.Attribute):
+                parts.append(n.attr)
+                n = n.value
+            if isinstance(n, ast.Name):
+                uses.setdefault(n.id, []).append(".".join([n.id, *reversed(parts)]))
+        elif isinstance(node, ast.Name) and id(node) not in inner and \
+                isinstance(node.ctx, ast.Load):
+            uses.setdefault(node.id, []).append("")
+    return uses
+
+
+def _data_only(node: ast.AST, module: str, uses: dict[str, list[str]]) -> bool:
+    """Whether this import brings in only a framework's data loading: ``from
+    torchvision.datasets import FashionMNIST``, ``from torchvision import datasets``, or
+    ``import tensorflow as tf`` whose every use is a chain like ``tf.keras.datasets.…``."""
+    if isinstance(node, ast.ImportFrom):
+        return is_data_module(module) or all(is_data_module(f"{module}.{a.name}")
+                                             for a in node.names)
+    if not isinstance(node, ast.Import):
+        return is_data_module(module)
+    alias = next(a for a in node.names if a.name == module)
+    bound = alias.asname or module.split(".", 1)[0]
+    full = module if alias.asname else bound
+    if is_data_module(full):
+        return True
+    chains = uses.get(bound, [])
+    return bool(chains) and all(c and is_data_module(full + c[len(bound):]) for c in chains)
 
 
 def _local_imports(source: str, rel: Path) -> list[tuple[str, int]]:
@@ -141,40 +180,66 @@ def scan_submission(root: Path, forbidden: frozenset[str] = FORBIDDEN_MODULES) -
     findings = []
     for path in python_files(root):
         rel = str(path.relative_to(root))
-        for line, module, guarded in scan_source(path.read_text(encoding="utf-8",
-                                                                errors="replace"), forbidden):
+        for line, module, guarded, data in scan_source(path.read_text(encoding="utf-8",
+                                                                      errors="replace"),
+                                                       forbidden):
             findings.append({"file": rel, "line": line, "module": module,
                              "where": f"{rel}:{line}", "runs": path in reachable,
-                             "guarded": guarded})
+                             "guarded": guarded, "data_only": data})
     for path in submission_files(root, (".ipynb",)):
         rel = str(path.relative_to(root))
         for cell_no, src in enumerate(notebook_code_cells(path), start=1):
-            for line, module, guarded in scan_source(src, forbidden):
+            for line, module, guarded, data in scan_source(src, forbidden):
                 findings.append({"file": rel, "line": line, "module": module,
                                  "where": f"{rel} cell {cell_no}, line {line}", "runs": False,
-                                 "guarded": guarded})
+                                 "guarded": guarded, "data_only": data})
     return findings
 
 
-def verdict(findings: list[dict], blocked: list[dict]) -> tuple[list[str], list[str]]:
-    """(what gates the grade, what is only reported), each a list of sentences."""
+def verdict(findings: list[dict], blocked: list[dict], data_loaders: bool = False
+            ) -> tuple[list[str], list[str]]:
+    """(what gates the grade, what is only reported), each a list of sentences.
+    ``data_loaders``: a framework imported only to load data is reported, not gating."""
     guarded_at = {(f["file"], f["line"]) for f in findings if f["guarded"]}
+    data_at = {(f["file"], f["line"]) for f in findings if f["data_only"] and data_loaders}
     gating, noted = [], []
     for f in findings:
-        if f["runs"] and not f["guarded"]:
+        if f["runs"] and f["data_only"] and data_loaders:
+            noted.append(f"{f['module']} imported at {f['where']} only to load data (allowed; "
+                         "an inert stand-in while grading)")
+        elif f["runs"] and not f["guarded"]:
             gating.append(f"{f['module']} imported at {f['where']}")
         elif f["guarded"]:
             noted.append(f"optional import of {f['module']} at {f['where']} (with a fallback)")
         else:
             noted.append(f"{f['module']} imported at {f['where']}, code the plugin never runs")
     for b in blocked:
+        how = "a stand-in" if b.get("stand_in") else "blocked"
         if not b["file"]:
-            noted.append(f"a library tried to import {b['module']} (blocked; not the "
+            noted.append(f"a library tried to import {b['module']} ({how}; not the "
                          "submission's code)")
-        elif (b["file"], b["line"]) not in guarded_at:
+        elif (b["file"], b["line"]) not in guarded_at | data_at:
             gating.append(f"tried to import {b['module']} at {b['file']}:{b['line']} while "
-                          "running (blocked)")
+                          f"running ({how})")
     return list(dict.fromkeys(gating)), list(dict.fromkeys(noted))
+
+
+def stand_in_roots(root: Path, data_loaders: bool, gated: bool,
+                   forbidden: frozenset[str] = FORBIDDEN_MODULES) -> tuple[str, ...]:
+    """Frameworks the submission's worker imports as inert stand-ins
+    (:class:`harness.sandbox.imports.StandIn`) instead of refusing them, so that its plugin
+    loads: those its running code imports only to load data (when the rubric allows data
+    loaders), and, with the policy gate off, every one it imports without a fallback. A
+    framework also imported inside ``try``/``except ImportError`` is left refused, so the
+    fallback still runs."""
+    by_root: dict[str, list[dict]] = {}
+    for f in scan_submission(root, forbidden):
+        if f["runs"]:
+            by_root.setdefault(forbidden_root(f["module"], forbidden), []).append(f)
+    return tuple(sorted(
+        name for name, fs in by_root.items()
+        if not any(f["guarded"] for f in fs)
+        and (not gated or data_loaders and all(f["data_only"] for f in fs))))
 
 
 class PolicyCheck(Check):
@@ -188,14 +253,16 @@ class PolicyCheck(Check):
         forbidden = FORBIDDEN_MODULES | frozenset(ctx.rubric.forbidden_extra)
         findings = scan_submission(ctx.proc.submission, forbidden)
         blocked = list(ctx.proc.blocked_imports)
-        gating, noted = verdict(findings, blocked)
+        gating, noted = verdict(findings, blocked, ctx.rubric.data_loaders)
         details = {"static_findings": findings, "blocked_at_runtime": blocked,
                    "gating": gating, "noted": noted}
         if gating:
             return Outcome(False, "the assignment allows NumPy only: " + "; ".join(gating),
                            details=details)
         if noted:
-            return Outcome(True, "no framework in the code that runs; noted for the "
+            aside = ", data loaders aside" if any(f["data_only"] and f["runs"]
+                                                  for f in findings) else ""
+            return Outcome(True, f"no framework in the code that runs{aside}; noted for the "
                            "instructor: " + "; ".join(noted[:5]), details=details)
         return Outcome(True, "no forbidden framework imported or used", details=details)
 

@@ -19,10 +19,12 @@ from pathlib import Path
 from harness import blas
 from harness.checks import Check, Outcome, load_checks
 from harness.checks.artifacts import Artifacts, TrainedRun, UndeclaredArtifact
+from harness.checks.policy import stand_in_roots
 from harness.data import (DATASETS, DEFAULT_VAL_SIZE, find_dataset, load_dataset, locate,
                           permute as permutation, to_unit, train_val_split)
 from harness.files import default_out
 from harness.hookspecs import HOOKS_BY_PART
+from harness.sandbox.imports import FORBIDDEN_MODULES
 from harness.sandbox.isolation import SUBPROCESS_CAVEAT, Limits, choose
 from harness.present.progress import say
 from harness.sandbox.process import SubmissionFailure, SubmissionProcess
@@ -197,8 +199,11 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
         renderer = stack.enter_context(Renderer()) if report else None  # imports meanwhile
         scratch = Path(tempfile.mkdtemp(prefix=f"harness-{sub.name}-", dir=scratch_root))
         stack.callback(shutil.rmtree, scratch, ignore_errors=True)  # link-safe: rmtree uses fds
+        stand_ins = stand_in_roots(sub, rubric.data_loaders, "policy" in rubric.gates,
+                                   FORBIDDEN_MODULES | frozenset(rubric.forbidden_extra)) \
+            if sub.is_dir() else ()
         proc = stack.enter_context(SubmissionProcess(sub, scratch, limits, isolation, hidden,
-                                                     rubric.allowed_packages, seed))
+                                                     rubric.allowed_packages, seed, stand_ins))
         if sub.is_dir():
             proc.boot()  # the worker starts up while the data loads
         data = grade_data(dataset, data_dir, seed, quick)

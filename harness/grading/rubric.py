@@ -19,7 +19,7 @@ KEYS = {
     "": {"name", "activations", "min_activations", "required_activations", "hidden_sizes",
          "permute", "packages", "policy", "checks", "accuracy", "gradescope"},
     "packages": {"allowed"},
-    "policy": {"gate", "forbidden_extra"},
+    "policy": {"gate", "forbidden_extra", "data_loaders"},
     "checks.*": {"part", "points", "visibility"},
     "accuracy.*": {"tiers"},
     "gradescope": {"leaderboard"},
@@ -42,6 +42,7 @@ class Rubric:
     allowed_packages: tuple[str, ...] = ()
     gates: frozenset[str] = frozenset()
     forbidden_extra: tuple[str, ...] = ()
+    data_loaders: bool = True  # a framework imported only to load data is noted, not gated
     tiers: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     visibility: dict[str, str] = field(default_factory=dict)
     leaderboard: bool = False
@@ -204,6 +205,7 @@ def _parse(raw: dict, path, source: str, text: str) -> Rubric:
         gates=frozenset({"policy"} if _boolean("[policy] gate", policy.get("gate", True))
                         else set()),
         forbidden_extra=_names("[policy] forbidden_extra", policy.get("forbidden_extra", [])),
+        data_loaders=_boolean("[policy] data_loaders", policy.get("data_loaders", True)),
         tiers=tiers, visibility=visibility,
         leaderboard=_boolean("[gradescope] leaderboard",
                              raw.get("gradescope", {}).get("leaderboard", False)),

@@ -89,13 +89,16 @@ class SubmissionProcess:
 
     def __init__(self, submission: Path, scratch: Path, limits: Limits | None = None,
                  isolation: str = "subprocess", hidden: tuple[Path, ...] = (),
-                 allowed: tuple[str, ...] = (), seed: int = 0) -> None:
+                 allowed: tuple[str, ...] = (), seed: int = 0,
+                 stand_ins: tuple[str, ...] = ()) -> None:
         """``isolation``: "bwrap" or "subprocess" (see :func:`harness.sandbox.isolation.choose`);
         ``hidden``: directories the submission must not read (data, caches, reports, other
         submissions); ``allowed``: top-level modules of installed packages the worker may
         import besides NumPy (under bwrap, no other installed package is there to import);
         ``seed``: the grade's, from which NumPy's global generator is seeded before every call
-        (the same call of the same grade always sees the same ``np.random``)."""
+        (the same call of the same grade always sees the same ``np.random``); ``stand_ins``:
+        forbidden frameworks the worker imports as inert stand-ins instead of refusing them
+        (:func:`harness.checks.policy.stand_in_roots`)."""
         self.submission = Path(submission).resolve()
         self.scratch = Path(scratch).resolve()
         self.scratch.mkdir(parents=True, exist_ok=True)
@@ -106,6 +109,7 @@ class SubmissionProcess:
         self.isolation = isolation
         self.allowed = tuple(allowed)
         self.seed = int(seed)
+        self.stand_ins = tuple(stand_ins)
         needed = (self.code, self.scratch, Path(__file__).resolve().parents[1])
         self.hidden = tuple(h for h in (Path(p).resolve() for p in hidden)
                             if not any(n.is_relative_to(h) for n in needed))
@@ -229,6 +233,8 @@ class SubmissionProcess:
                "--work", str(work), "--shared", str(self.shared_dir)]
         for path in self.hidden:
             cmd += ["--deny", str(path)]
+        for name in self.stand_ins:
+            cmd += ["--stand-in", name]
         if self.isolation == "bwrap":
             cmd = bwrap_prefix(work, (self.code, self.shared_dir), self.hidden, self.uid,
                                self.allowed) + cmd

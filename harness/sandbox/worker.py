@@ -194,12 +194,15 @@ def main() -> None:
     ap.add_argument("--shared", type=Path, required=True, help="arrays the harness shares")
     ap.add_argument("--deny", action="append", default=[],
                     help="a directory the submission may not read")
+    ap.add_argument("--stand-in", action="append", default=[],
+                    help="a forbidden framework imported as an inert stand-in")
     args = ap.parse_args()
 
     from harness.sandbox import guard
     from harness.sandbox.imports import ImportBlocker
 
-    blocker = ImportBlocker(root=str(args.submission.resolve()))
+    blocker = ImportBlocker(root=str(args.submission.resolve()),
+                            stand_ins=frozenset(args.stand_in))
     blocker.install()
     os.chdir(args.work)  # relative writes land in the work directory
     guard.install(str(args.work), args.deny)
