@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from harness.checks import numerics
-from harness.checks.gradient import diagnose
+from harness.diagnoses import gradient as bugs
 from harness.checks.loss import L2Convention
 from harness.checks.optimizer import describe_step, expected_lr
 from harness.checks.policy import reachable_files, scan_source, scan_submission, verdict
@@ -20,27 +20,55 @@ N = RNG.standard_normal(20)
 THETA = RNG.standard_normal(20)
 
 
-@pytest.mark.parametrize("analytic, expected", [
-    (8 * N, "not averaged over the batch (× batch size 8)"),
-    (N / 8, "divided by the batch size twice"),
-    (2 * N, "off by a factor of 2"),
-    (-N, "sign error"),
-    (3.7 * N, "off by a constant factor of 3.7"),
-    (np.zeros(20), "the gradient is zero"),
-    (RNG.standard_normal(20), "wrong values"),
-])
-def test_gradient_diagnoses(analytic, expected):
-    assert diagnose("W1", analytic, N, THETA, 0.0, L2Convention(), 8) == expected
+PARAMS = numerics.random_params([20, 12, 12, 5], np.random.default_rng(1))
+X, Y = np.random.default_rng(2).random((16, 20)), np.random.default_rng(3).integers(0, 5, 16)
 
 
-def test_gradient_diagnoses_l2_mistakes():
-    reg = 0.1
-    half = L2Convention(0.5)  # penalty 0.5·λ·Σ‖W‖², gradient λ·W
-    assert diagnose("W2", N - reg * THETA, N, THETA, reg, half, 8) == \
-        "the L2 term is missing from this gradient"
-    assert diagnose("b1", N + reg * THETA, N, THETA, reg, half, 8).startswith(
-        "L2 is applied to the bias gradient")
-    assert "other convention" in diagnose("W1", N + reg * THETA, N, THETA, reg, half, 8)
+def _as_submitted(model, activation: str, reg: float, in_gradient: bool, coefficient=0.5):
+    """The gradient a submission with ``model``'s bug returns, and its wrong tensors."""
+    own = reg if in_gradient else 0.0
+    added = {"reg": reg, "2reg": 2 * reg}.get(model.changes.get("l2_added"), 0.0)
+    got = bugs.backprop(PARAMS, X, Y, activation, own, coefficient, False,
+                        **{**model.changes, "l2_added": added})
+    _, exact = numerics.loss_and_grads(PARAMS, X, Y, activation, own, coefficient)
+    wrong = [k for k in exact if not np.allclose(got[k], exact[k], rtol=1e-9, atol=1e-12)]
+    return got, wrong
+
+
+def test_the_bug_engine_without_changes_is_the_exact_gradient():
+    for activation in ("relu", "leaky_relu", "sigmoid", "tanh"):
+        for reg, coefficient, biases in ((0.0, 0.5, False), (0.1, 0.5, True), (0.1, 1.0, False)):
+            _, exact = numerics.loss_and_grads(PARAMS, X, Y, activation, reg, coefficient,
+                                               biases)
+            ours = bugs.backprop(PARAMS, X, Y, activation, reg, coefficient, biases)
+            assert all(np.allclose(ours[k], exact[k], rtol=1e-12) for k in exact)
+
+
+@pytest.mark.parametrize("model", bugs.MODELS, ids=lambda m: m.name)
+def test_every_bug_model_is_recognised_as_itself_and_nothing_else(model):
+    for activation in model.activations or ("relu", "leaky_relu", "sigmoid", "tanh"):
+        in_gradient = "l2_added" not in model.changes
+        got, wrong = _as_submitted(model, activation, 0.1, in_gradient)
+        assert wrong, f"{model.name} changes nothing under {activation}"
+        found = bugs.explain(got, wrong, PARAMS, X, Y, activation, 0.1, 0.5, False, in_gradient)
+        assert all(found[k] == [model.name] for k in wrong), (activation, found)
+
+
+def test_two_bugs_at_once_are_named_together():
+    got = bugs.backprop(PARAMS, X, Y, "tanh", 0.1, 0.5, False, ce_scale="batch", l2_scale=0.0)
+    found = bugs.explain(got, ["W1", "W2", "W3"], PARAMS, X, Y, "tanh", 0.1, 0.5, False, True)
+    assert found["W2"] == ["batch-sum+l2-missing"]
+    said = bugs.message(found["W2"])
+    assert "not averaged over the batch" in said and "L2 term is missing" in said
+
+
+def test_an_unknown_bug_is_located_where_backprop_starts_to_go_wrong():
+    assert "from layer 2 down" in bugs.where_it_starts(["W1", "b2", "W2"], 3)
+    assert "output layer" in bugs.where_it_starts(["W3", "W1"], 3)
+    noise = {k: v + np.random.default_rng(4).standard_normal(v.shape)
+             for k, v in numerics.loss_and_grads(PARAMS, X, Y, "relu")[1].items()}
+    assert bugs.explain(noise, ["W1"], PARAMS, X, Y, "relu", 0.0, 0.5, False, True) == \
+        {"W1": []}
 
 
 def test_optimizer_step_descriptions():

@@ -87,8 +87,8 @@ def test_bob_each_bug_caught_by_the_right_check(data_dir, out_root):
 @pytest.mark.parametrize("fixture, failing, message, quick", [
     ("transposed", "contract", "W1 has shape (24, 784), expected (784, 24)", True),
     ("summed_loss", "loss", "summed over the batch instead of averaged", True),
-    ("wrong_derivative", "gradient", "W1, b1: wrong values below the output layer: check the "
-     "activation's derivative (tanh", True),
+    ("wrong_derivative", "gradient", "W1, b1: tanh's derivative is 1 − a instead of 1 − a² "
+     "(tanh;", True),
     ("adam_no_decay", "optimizer", "like Adam or RMSProp", True),
     ("adam_no_decay", "optimizer", "the learning rate does not decay: constant", False),
     ("adam_no_decay", "optimizer", "no decay shows in the quick grade", True),

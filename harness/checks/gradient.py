@@ -22,6 +22,8 @@ import numpy as np
 
 from harness.sandbox.process import SubmissionFailure
 
+from harness.diagnoses import gradient as bugs
+
 from . import Check, Outcome, backprop, checkimpl, numerics
 from .artifacts import L2Convention
 from .common import REG, model_with
@@ -43,34 +45,15 @@ def _kink_free_params(p: Probe, activation: str) -> dict[str, np.ndarray]:
     return params
 
 
-def diagnose(name: str, a: np.ndarray, o: np.ndarray, theta: np.ndarray, reg: float,
-             l2: L2Convention, batch: int) -> str:
-    """A likely cause when the analytic gradient ``a`` disagrees with the exact ``o``."""
-    def close(u, v):
-        return np.linalg.norm(u - v) <= 1e-3 * (np.linalg.norm(u) + np.linalg.norm(v)) + 1e-12
-
-    factor = 2 * l2.coefficient  # the L2 gradient is factor·λ·θ
-    regularized = name.startswith("W") or l2.biases
-    if reg and regularized and close(a, o - factor * reg * theta):
-        return "the L2 term is missing from this gradient"
-    if reg and not regularized and close(a, o + factor * reg * theta):
-        return "L2 is applied to the bias gradient although the loss does not regularize biases"
-    if reg and regularized:
-        other = 1.0 if factor == 2.0 else 2.0
-        if close(a, o + (other - factor) * reg * theta):
-            return "the L2 gradient uses the other convention than the loss (a factor of 2)"
+def _constant_factor(a: np.ndarray, o: np.ndarray) -> str | None:
+    """For a gradient no bug model explains: zero, or the exact one times a constant."""
     if np.linalg.norm(a) < 1e-12:
         return "the gradient is zero"
     scale = float(a @ o / (o @ o)) if o @ o else float("nan")
-    if np.isfinite(scale) and close(a, scale * o):
-        for value, why in ((batch, f"not averaged over the batch (× batch size {batch})"),
-                           (1 / batch, "divided by the batch size twice"),
-                           (2.0, "off by a factor of 2"), (0.5, "off by a factor of 1/2"),
-                           (-1.0, "sign error")):
-            if np.isclose(scale, value, rtol=1e-3):
-                return why
+    if np.isfinite(scale) and np.linalg.norm(a - scale * o) <= 1e-3 * (np.linalg.norm(a) +
+                                                                        np.linalg.norm(o)):
         return f"off by a constant factor of {scale:.4g}"
-    return "wrong values"
+    return None
 
 
 def summarize(rows: list[dict], activations: tuple[str, ...], layers: int) -> str:
@@ -89,8 +72,6 @@ def summarize(rows: list[dict], activations: tuple[str, ...], layers: int) -> st
             when.append("with L2 on")
         elif regs == {False}:
             when.append("with L2 off")
-        if diagnosis == "wrong values" and not {f"W{layers}", f"b{layers}"} & set(tensors):
-            diagnosis = "wrong values below the output layer: check the activation's derivative"
         worst = max(r["error"] for r in bad)
         clauses.append(f"{', '.join(tensors)}: {diagnosis} ({'; '.join(when)}; error up to "
                        f"{worst:.1e})")
@@ -199,14 +180,17 @@ class GradientCheck(Check):
 
     def _judge(self, ctx, source, params, grads, activation, reg, x, y, l2,
                prec) -> dict[str, tuple[float, bool, str]]:
-        """``{tensor: (error, ok, diagnosis)}`` for the gradient ``source`` computed.
+        """``{tensor: (error, ok, diagnosis)}`` for the gradient ``source`` computed; a wrong
+        tensor's diagnosis names the bug models (:mod:`harness.diagnoses.gradient`) that
+        reproduce it, else where the error starts.
 
-        A training step carries L2 whether it lives in the gradient or is weight decay in the
-        update; decay's factor (λ·θ or 2·λ·θ) is whichever fits, as the loss need not show it."""
+        L2's convention is the loss's; where the loss does not show one (its own bug, charged
+        there) or a training step carries it as weight decay, whichever of λ·θ and 2·λ·θ fits."""
         step = source == backprop.TRAIN_STEP
         in_gradient = reg if ctx.decl.l2 == "loss" or step else 0.0
         conventions = [l2]
-        if step and reg and ctx.decl.l2 == "optimizer":
+        if in_gradient and (step and ctx.decl.l2 == "optimizer" or
+                            ctx.artifacts.get(L2Convention) is None):
             conventions.append(L2Convention(1.5 - l2.coefficient, l2.biases, ""))
 
         def exact_for(convention):
@@ -218,7 +202,7 @@ class GradientCheck(Check):
         l2, exact = min(candidates, key=lambda ce: _total_error(grads, ce[1]))
         if step and self.step_scaled:
             grads = _rescaled(grads, exact)
-        out = {}
+        out, wrong = {}, []
         for name, p in params.items():
             raw = grads.get(name)
             g = np.asarray(raw) if raw is not None else np.zeros(0)
@@ -226,16 +210,26 @@ class GradientCheck(Check):
                 got = "missing" if raw is None else f"shape {g.shape}"
                 out[name] = (float("inf"), False, f"gradient {got}, expected shape {p.shape}")
                 continue
-            a, o = g.astype(np.float64).ravel(), exact[name].ravel()
-            error = _error(a, o)
-            ok = bool(error < THRESHOLD[prec])
-            why_wrong = "" if ok else diagnose(name, a, o, p.ravel(), in_gradient, l2, len(x))
-            if not ok and not step and reg and ctx.decl.l2 == "optimizer" and any(
-                    np.allclose(a, o + factor * reg * p.ravel(), rtol=1e-4, atol=1e-8)
-                    for factor in (1.0, 2.0)):
-                why_wrong = ("the L2 term is in the gradient although L2 is declared to live "
-                             "in the optimizer (applied twice)")
-            out[name] = (error, ok, why_wrong)
+            error = _error(g.astype(np.float64).ravel(), exact[name].ravel())
+            out[name] = (error, bool(error < THRESHOLD[prec]), "")
+            if not out[name][1]:
+                wrong.append(name)
+        if not wrong:
+            return out
+        models = bugs.explain({k: np.asarray(grads[k]) for k in wrong}, wrong, params, x, y,
+                              activation, reg, l2.coefficient, l2.biases, bool(in_gradient),
+                              ctx.decl.leaky_relu_slope)
+        unexplained = []
+        for name in wrong:
+            said = bugs.message(models[name]) if models[name] else _constant_factor(
+                np.asarray(grads[name], np.float64).ravel(), exact[name].ravel())
+            if said is None:
+                unexplained.append(name)
+            out[name] = (out[name][0], False, said or "")
+        if unexplained:
+            located = bugs.where_it_starts(unexplained, len(params) // 2)
+            for name in unexplained:
+                out[name] = (out[name][0], False, located)
         return out
 
 
