@@ -98,10 +98,12 @@ class CheckpointCheck(Check):
             return None
         said = f"the reloaded checkpoint scores {acc:.4f} on the validation set, but the best " \
                f"epoch in the history scored {best:.4f}"
-        if not beats_chance(acc, ctx.data.num_classes):
+        which = _which_epoch(run.history, acc, tol)
+        if which.startswith(" (matching no epoch") and not beats_chance(
+                acc, ctx.data.num_classes):  # an epoch it matches explains it first
             return said + ": it holds an untrained model (saved before training, or never " \
                           "updated with the trained weights?)"
-        return said + _which_epoch(run.history, acc, tol)
+        return said + which
 
     def _contained_probe(self, ctx, details, kind: str) -> str | None:
         """A probe whose run fails says so in its own words; the main result stands."""
@@ -194,12 +196,17 @@ def _which_epoch(history: list[dict], acc: float, tol: float) -> str:
     if not matches:
         return " (matching no epoch's validation accuracy)"
     losses = [r.get("val_loss") for r in history]
+    last = len(accs) - 1
     if all(isinstance(v, (int, float)) for v in losses):
         loss_best = int(np.argmin(losses))
-        if loss_best in matches and loss_best != int(np.argmax(accs)):
+        if loss_best in matches and loss_best != int(np.argmax(accs)) and loss_best != last:
             return (f": it holds epoch {loss_best + 1}, the one with the lowest validation "
                     "loss; the best model is the one with the highest validation accuracy")
-    if len(accs) - 1 in matches:
+        if loss_best == last in matches:  # two explanations fit: say both, assert neither
+            return (f": it holds the last epoch ({len(accs)}), which is also the one with the "
+                    "lowest validation loss; the best is the one with the highest validation "
+                    "accuracy")
+    if last in matches:
         return f": it holds the last epoch ({len(accs)}), not the best"
     return f": it holds epoch {matches[0] + 1}, not the best"
 

@@ -173,9 +173,10 @@ class GradientCheck(Check):
                 right = [backprop.SHORT[s] for s in by_source if s not in wrong]
                 diagnosis = "; ".join(f"{backprop.SHORT[s]}: {d}" for s, d in wrong.items()) + (
                     f" ({', '.join(right)} right)" if right else "")
-            rows.append({"activation": activation, "reg": reg, "tensor": name,
-                         "error": max(v[0] for v in by_source.values()), "ok": not wrong,
-                         "diagnosis": diagnosis, "precision": prec, "precision_note": why})
+            error = _shown(max(v[0] for v in by_source.values()))
+            rows.append({"activation": activation, "reg": reg, "tensor": name, "error": error,
+                         "ok": not wrong, "diagnosis": diagnosis, "precision": prec,
+                         "precision_note": why})
         return rows, prec
 
     def _judge(self, ctx, source, params, grads, activation, reg, x, y, l2,
@@ -231,6 +232,12 @@ class GradientCheck(Check):
             for name in unexplained:
                 out[name] = (out[name][0], False, located)
         return out
+
+
+def _shown(error: float) -> float:
+    """An error as recorded: three significant digits, so that a regrade on another thread
+    count (BLAS sums in another order, moving the last bits) writes the same record."""
+    return float(f"{error:.3g}")
 
 
 def _error(a: np.ndarray, o: np.ndarray) -> float:

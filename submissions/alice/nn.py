@@ -16,6 +16,7 @@ class Dense:
 
     def backward(self, grad):
         self.dweight = grad.T @ self.x
+        # mutate biases-zero: self.dbias = np.zeros_like(self.bias)
         self.dbias = grad.sum(axis=0)
         return grad @ self.weight
 
@@ -26,6 +27,7 @@ class ReLU:
         return x * self.mask
 
     def backward(self, grad):
+        # mutate derivative-missing: return grad
         return grad * self.mask
 
 
@@ -47,15 +49,18 @@ class Sigmoid:
         return self.out
 
     def backward(self, grad):
+        # mutate sigmoid-value: return grad * self.out
         return grad * self.out * (1.0 - self.out)
 
 
 class Tanh:
     def forward(self, x):
+        # mutate tanh-from-z: self.z, self.out = x, np.tanh(x)
         self.out = np.tanh(x)
         return self.out
 
     def backward(self, grad):
+        # mutate tanh-from-z: return grad * (1.0 - self.z ** 2)
         return grad * (1.0 - self.out ** 2)
 
 
@@ -91,7 +96,9 @@ class Net:
         scores = scores - scores.max(axis=1, keepdims=True)
         logp = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
         n = x.shape[0]
+        # mutate loss-summed: data_loss = -logp[np.arange(n), y].sum()
         data_loss = -logp[np.arange(n), y].mean()
+        # mutate loss-no-penalty: reg_loss = 0.0
         reg_loss = lam * sum((d.weight ** 2).sum() for d in self.dense)
         self._probs, self._y = np.exp(logp), y
         return float(data_loss + reg_loss)
@@ -99,11 +106,17 @@ class Net:
     def backward(self, lam):
         n = self._y.shape[0]
         grad = self._probs.copy()
+        # mutate no-onehot: pass
         grad[np.arange(n), self._y] -= 1
+        # mutate batch-sum: pass
         grad /= n
         for layer in reversed(self.layers):
             grad = layer.backward(grad)
         for d in self.dense:
+            # mutate l2-missing: pass
+            # mutate l2-other-convention: d.dweight = d.dweight + lam * d.weight
+            # mutate l2-over-batch: d.dweight = d.dweight + 2 * lam * d.weight / n
+            # mutate l2-on-biases: d.dweight, d.dbias = d.dweight + 2 * lam * d.weight, d.dbias + 2 * lam * d.bias
             d.dweight = d.dweight + 2 * lam * d.weight
 
     def predict(self, x):

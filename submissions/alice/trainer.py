@@ -10,12 +10,16 @@ from nn import Net
 
 def sgd_update(net, lr):
     for d in net.dense:
+        # mutate step-sign: d.weight += lr * d.dweight
         d.weight -= lr * d.dweight
+        # mutate step-frozen-biases: pass
+        # mutate step-sign: d.bias += lr * d.dbias
         d.bias -= lr * d.dbias
 
 
 def learning_rate(lr0, epoch, schedule, gamma, every):
     if schedule == "exponential":
+        # mutate no-decay: return lr0
         return lr0 * gamma ** epoch
     if schedule == "step":
         return lr0 * gamma ** (epoch // every)
@@ -64,6 +68,7 @@ def fit(net, X, Y, Xv, Yv, epochs=10, lr0=0.1, schedule="exponential", gamma=0.9
         log["val_acc"].append(acc)
         log["lr"].append(lr)
         print(f"[alice] epoch {epoch + 1}: loss {total / len(X):.4f} val {acc:.4f}")
+        # mutate save-last: if True:
         if acc > best:
             best = acc
             save(net, save_to)
