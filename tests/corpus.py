@@ -28,6 +28,8 @@ STYLES = {
     "script, own file loader, one hidden layer": STUDENT / "file_loader",
     "float32, softmax output, weight decay in the step": STUDENT / "softmax_decay",
     "list of arrays, script-style training": STUDENT / "list_script",
+    "no biases (declared)": STUDENT / "no_biases",
+    "three hidden layers, layer objects, momentum": STUDENT / "deep_momentum",
 }
 
 # operator: (the check that owns it, what it must say)
@@ -37,6 +39,7 @@ OPERATORS = {
     "derivative-missing": ("gradient", "the activation's derivative is missing"),
     "tanh-from-z": ("gradient", "computed from the pre-activation z"),
     "sigmoid-value": ("gradient", "the derivative is the activation's value"),
+    "leaky-slope-missing": ("gradient", "the slope is missing"),
     "biases-zero": ("gradient", "the bias gradient is zero"),
     "l2-missing": ("gradient", "the L2 term is missing from this gradient"),
     "l2-other-convention": ("gradient", "uses the other convention than the loss"),

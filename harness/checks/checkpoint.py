@@ -179,8 +179,9 @@ class CheckpointCheck(Check):
         params = ctx.call("harness_get_params", model=model)
         sizes = [ctx.data.input_dim, *hidden, ctx.data.num_classes]
         shapes = {k: np.shape(v) for k, v in params.items()} if isinstance(params, dict) else {}
-        if shapes != numerics.expected_shapes(sizes):
-            got = [shapes[f"W{i}"][1] for i in range(1, len(shapes) // 2)
+        if shapes != numerics.expected_shapes(sizes, ctx.decl.biases):
+            layers = sum(1 for k in shapes if k.startswith("W"))
+            got = [shapes[f"W{i}"][1] for i in range(1, layers)
                    if f"W{i}" in shapes and len(shapes[f"W{i}"]) == 2]
             return (f"the checkpoint of a run with hidden sizes {hidden} reloads as a model "
                     f"with hidden sizes {got}: save the architecture in the checkpoint and "

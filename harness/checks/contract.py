@@ -78,17 +78,20 @@ class ContractCheck(Check):
             raise SubmissionFailure(failure.kind, f"{case} failed: {failure.message}",
                                     failure.traceback) from None
         params = ctx.call("harness_get_params", model=model)
-        expected = numerics.expected_shapes(sizes)
+        expected = numerics.expected_shapes(sizes, ctx.decl.biases)
         if not isinstance(params, dict) or set(params) != set(expected):
             got = sorted(params) if isinstance(params, dict) else type(params).__name__
-            return f"parameters should be named {sorted(expected)}, got {got}"
+            hint = " (a network without biases declares 'biases': False in harness_info)" \
+                if isinstance(params, dict) and set(params) == set(
+                    numerics.expected_shapes(sizes, biases=False)) else ""
+            return f"parameters should be named {sorted(expected)}, got {got}{hint}"
         for name, shape in expected.items():
             got = np.shape(params[name])
             if got != shape:
                 hint = " (stored (out, in)? transpose in get_params/set_params)" \
                     if got == shape[::-1] and len(shape) == 2 else ""
                 return f"{name} has shape {got}, expected {shape}{hint}"
-        new = numerics.random_params(sizes, np.random.default_rng(1))
+        new = numerics.random_params(sizes, np.random.default_rng(1), biases=ctx.decl.biases)
         ctx.call("harness_set_params", model=model, params=new)
         back = ctx.call("harness_get_params", model=model)
         if not isinstance(back, dict) or set(back) != set(new):

@@ -78,7 +78,7 @@ class LossCheck(Check):
         w2, b2 = numerics.sum_sq(params, "W"), numerics.sum_sq(params, "b")
         found = None
         for label, c in CONVENTIONS.items():
-            for with_bias in (False, True):
+            for with_bias in (False, True) if ctx.decl.biases else (False,):
                 if np.isclose(penalty, c * REG * (w2 + (b2 if with_bias else 0)), rtol=1e-5):
                     found = L2Convention(c, with_bias, label)
         details.update(l2_in_loss=penalty, l2_half_weights=0.5 * REG * w2,

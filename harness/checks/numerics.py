@@ -43,19 +43,22 @@ def num_layers(params: dict[str, np.ndarray]) -> int:
     return sum(1 for k in params if k.startswith("W"))
 
 
-def expected_shapes(sizes: list[int]) -> dict[str, tuple[int, ...]]:
-    """Canonical shapes for layer sizes ``[D, H1, ..., C]``."""
+def expected_shapes(sizes: list[int], biases: bool = True) -> dict[str, tuple[int, ...]]:
+    """Canonical shapes for layer sizes ``[D, H1, ..., C]`` (no ``b_i`` for a network without
+    biases)."""
     shapes = {}
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-        shapes[f"W{i}"], shapes[f"b{i}"] = (fan_in, fan_out), (fan_out,)
+        shapes[f"W{i}"] = (fan_in, fan_out)
+        if biases:
+            shapes[f"b{i}"] = (fan_out,)
     return shapes
 
 
-def random_params(sizes: list[int], rng: np.random.Generator,
-                  bias_scale: float = 0.1) -> dict[str, np.ndarray]:
+def random_params(sizes: list[int], rng: np.random.Generator, bias_scale: float = 0.1,
+                  biases: bool = True) -> dict[str, np.ndarray]:
     """Float64 parameters with nonzero biases, so bias terms are visible in every check."""
     params = {}
-    for name, shape in expected_shapes(sizes).items():
+    for name, shape in expected_shapes(sizes, biases).items():
         if name.startswith("W"):
             params[name] = rng.standard_normal(shape) / np.sqrt(shape[0])
         else:
@@ -63,12 +66,17 @@ def random_params(sizes: list[int], rng: np.random.Generator,
     return params
 
 
+def bias(params: dict[str, np.ndarray], i: int) -> np.ndarray | float:
+    """Layer ``i``'s bias as float64, or 0 for a network without biases."""
+    return np.asarray(params[f"b{i}"], np.float64) if f"b{i}" in params else 0.0
+
+
 def preactivations(params: dict[str, np.ndarray], x: np.ndarray, activation: str,
                    slope: float = LEAKY_SLOPE) -> list[np.ndarray]:
     """Every layer's ``z = a @ W + b``, the last being the logits ``(N, C)``."""
     zs, a = [], x.astype(np.float64)
     for i in range(1, num_layers(params) + 1):
-        z = a @ np.asarray(params[f"W{i}"], np.float64) + np.asarray(params[f"b{i}"], np.float64)
+        z = a @ np.asarray(params[f"W{i}"], np.float64) + bias(params, i)
         zs.append(z)
         a = activate(z, activation, slope)
     return zs
@@ -113,7 +121,7 @@ def loss_and_grads(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
     p = {k: np.asarray(v, np.float64) for k, v in params.items()}
     acts, zs = [x.astype(np.float64)], []
     for i in range(1, layers + 1):
-        z = acts[-1] @ p[f"W{i}"] + p[f"b{i}"]
+        z = acts[-1] @ p[f"W{i}"] + bias(p, i)
         zs.append(z)
         if i < layers:
             acts.append(activate(z, activation, slope))

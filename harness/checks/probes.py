@@ -39,10 +39,11 @@ class Probe:
     hidden: list[int]
     sizes: list[int]
     rng: np.random.Generator
+    biases: bool = True
 
     def params(self) -> dict[str, np.ndarray]:
-        """Float64 parameters for :attr:`sizes`, non-zero biases included."""
-        return numerics.random_params(self.sizes, self.rng)
+        """Float64 parameters for :attr:`sizes`, non-zero biases included (if it has any)."""
+        return numerics.random_params(self.sizes, self.rng, biases=self.biases)
 
 
 def probe(ctx, purpose: str) -> Probe:
@@ -54,4 +55,4 @@ def probe(ctx, purpose: str) -> Probe:
     hidden = list(config["hidden_sizes"])
     return Probe(x=ctx.data.x_train[rows], y=ctx.data.y_train[rows],
                  hidden=hidden, sizes=[ctx.data.input_dim, *hidden, ctx.data.num_classes],
-                 rng=rng)
+                 rng=rng, biases=ctx.decl.biases)

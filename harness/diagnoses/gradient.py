@@ -18,7 +18,8 @@ from itertools import combinations
 
 import numpy as np
 
-from harness.checks.numerics import LEAKY_SLOPE, activate, activation_derivative, log_softmax
+from harness.checks.numerics import (LEAKY_SLOPE, activate, activation_derivative, bias,
+                                     log_softmax)
 
 from . import BugModel
 
@@ -96,7 +97,7 @@ def backprop(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, activa
     p = {k: np.asarray(v, np.float64) for k, v in params.items()}
     acts, zs = [np.asarray(x, np.float64)], []
     for i in range(1, layers + 1):
-        zs.append(acts[-1] @ p[f"W{i}"] + p[f"b{i}"])
+        zs.append(acts[-1] @ p[f"W{i}"] + bias(p, i))
         acts.append(activate(zs[-1], activation, slope) if i < layers else zs[-1])
     dz = np.exp(log_softmax(zs[-1]))
     if not no_onehot:

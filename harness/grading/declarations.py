@@ -17,6 +17,7 @@ key                       values (default first)               for a submission 
                           "log_probabilities"                  (or log-softmax)
 ``l2``                    "loss", "optimizer"                  L2 is weight decay in the step
 ``momentum``              False, True                          optimizer has momentum
+``biases``                True, False                          network has no bias terms
 ``leaky_relu_slope``      0.01, a float                        leaky ReLU has another slope
 ``data``                  "arrays", "files"                    training reads dataset files
                                                                with its own loader
@@ -37,7 +38,7 @@ L2_PLACES = ("loss", "optimizer")
 DATA_MODES = ("arrays", "files")
 HIDDEN_LAYERS = (2, 1, 3, 4, 5, 6, 7, 8)
 KEYS = ("name", "hidden_layers", "equal_hidden_sizes", "activations", "forward_returns", "l2",
-        "momentum", "leaky_relu_slope", "data")
+        "momentum", "biases", "leaky_relu_slope", "data")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Declarations:
     forward_returns: str = "logits"
     l2: str = "loss"
     momentum: bool = False
+    biases: bool = True
     leaky_relu_slope: float = 0.01
     data: str = "arrays"
     problems: tuple[str, ...] = field(default=(), compare=False)
@@ -107,6 +109,8 @@ def parse(info) -> Declarations:
     for key in ("equal_hidden_sizes", "momentum"):
         if key in info:
             choice(key, (False, True))
+    if "biases" in info:
+        choice("biases", (True, False))
     if "forward_returns" in info:
         choice("forward_returns", FORWARD_RETURNS)
     if "l2" in info:
