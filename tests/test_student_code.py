@@ -211,3 +211,39 @@ def test_with_the_policy_gate_off_a_framework_import_no_longer_stops_the_plugin(
     on = grade(sub, data_dir=str(data_dir), rubric_path=str(FIXTURES.parent / "rubric_synthetic.toml"),
                quick=True, out=tmp_path / "on", report=False)
     assert on["score"] == 0 and on["gated_by"] == ["policy"]
+
+
+def test_a_checkpoint_that_does_not_load_is_explained_once_with_what_was_saved(data_dir,
+                                                                                 tmp_path):
+    """The weights saved to the working directory, only a config file in the checkpoint
+    directory: the checkpoint check names both; test and accuracy point at it, and their
+    advice is to fix the checkpoint first (not to tune the learning rate)."""
+    from harness.grading.pipeline import grade
+    from harness.present.advice import fix_first
+    sub = tmp_path / "weights_in_cwd"
+    sub.mkdir()
+    (sub / "harness_plugin.py").write_text(
+        "import json, os\n"
+        "import reference.harness_plugin as ref\n"
+        "from reference.harness_plugin import *  # noqa\n"
+        "from harness.hookspecs import hookimpl\n\n\n"
+        "@hookimpl\n"
+        "def harness_train(x_train, y_train, x_val, y_val, config, budget, checkpoint_dir):\n"
+        "    with open(os.path.join(checkpoint_dir, 'config.json'), 'w') as f:\n"
+        "        json.dump({'hidden': config['hidden_sizes']}, f)\n"
+        "    return ref.harness_train(x_train, y_train, x_val, y_val, config, budget,\n"
+        "                             'model_weights.npz')\n\n\n"
+        "@hookimpl\n"
+        "def harness_load_checkpoint(checkpoint_dir):\n"
+        "    return ref.harness_load_checkpoint(os.path.join(checkpoint_dir, 'weights.npz'))\n")
+    res = grade(sub, data_dir=str(data_dir), out=tmp_path / "out", report=False,
+                rubric_path=str(FIXTURES.parent / "rubric_synthetic.toml"))
+    said = check(res, "checkpoint")["message"]
+    assert said.startswith("loading the checkpoint failed:")
+    assert "the checkpoint directory holds config.json" in said
+    assert "the run also wrote 'model_weights.npz' outside it" in said
+    for name in ("test", "accuracy"):
+        assert "see the checkpoint check" in check(res, name)["message"]
+        assert "KeyError" not in check(res, name)["message"]
+    advice = {i["check"]: i["try"] for i in fix_first(res)}
+    assert advice["accuracy"].startswith("fix what the checkpoint check reports first")

@@ -40,6 +40,7 @@ class TrainedRun:
     seconds: float
     saved: bool  # whether the run wrote anything where its checkpoint belongs
     stray_files: list[str] = field(default_factory=list)
+    checkpoint_files: list[str] = field(default_factory=list)  # relative to checkpoint_dir
 
     @property
     def best_val_acc(self) -> float:
@@ -54,6 +55,20 @@ class TrainedRun:
             where += (f"; the run wrote {shown} elsewhere instead: save to the path you are "
                       "given, not a fixed, relative or Windows-style one")
         return where
+
+
+    def saved_where(self) -> str:
+        """What the run saved and where, for a checkpoint that does not load: the files in the
+        checkpoint directory, and any written outside it."""
+        shown = ", ".join(self.checkpoint_files[:5]) + (
+            f" and {len(self.checkpoint_files) - 5} more" if len(self.checkpoint_files) > 5
+            else "")
+        said = f" (the checkpoint directory holds {shown or 'nothing'}"
+        if self.stray_files:
+            said += (f"; the run also wrote {', '.join(repr(f) for f in self.stray_files[:3])} "
+                     "outside it: save everything the loader needs in the checkpoint directory "
+                     "you are given")
+        return said + ")"
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,8 @@ class CheckpointCheck(Check):
         model = self._load(ctx, run, details, "main")
         if model is None:
             ctx.artifacts.put(CheckpointVerdict(loadable=False))
-            return f"loading the checkpoint failed: {details['main_load_error']}"
+            return f"loading the checkpoint failed: {details['main_load_error']}" + \
+                run.saved_where()
         acc = _accuracy(ctx, model, ctx.data.x_val, ctx.data.y_val)
         accs = [r["val_acc"] for r in run.history]
         best = max(accs)

@@ -116,6 +116,14 @@ class ContractCheck(Check):
                         return (f"leaky ReLU with slope {slope:g}, but the declared slope is "
                                 f"{ctx.decl.leaky_relu_slope:g}: declare "
                                 f"leaky_relu_slope={slope:g} in harness_info")
+            for other in ("relu", "leaky_relu", "sigmoid", "tanh"):
+                alt = numerics.logits(new, x, other, ctx.decl.leaky_relu_slope)
+                if other != activation and np.allclose(
+                        numerics.row_centred(theirs), numerics.row_centred(alt), rtol=1e-3,
+                        atol=1e-4):
+                    return (f"built with activation={activation!r}, the model computes "
+                            f"{other}: the activation argument is ignored (pass it on to the "
+                            "model, or declare only the activations it has)")
             return _forward_mismatch(output, ctx.decl.forward_returns, activation)
         preds = np.asarray(ctx.call("harness_predict", model=model, x=x))
         if preds.shape != (len(x),) or not np.issubdtype(preds.dtype, np.integer):

@@ -102,6 +102,7 @@ def train(ctx, name: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.nd
     if problems:
         return "; ".join(problems)
     stray = sorted(_files(ctx, run_dir) - before)
+    saved = [str(Path(f).relative_to(work.relative(checkpoint_dir)))
+             for f in work.files(checkpoint_dir, limit=200)]
     return TrainedRun(config, budget, history, checkpoint_dir, checkpoint_path, seconds,
-                      work.has_files(checkpoint_dir),
-                      [s for s in stray if not s.startswith(("tmp", "."))])
+                      bool(saved), [s for s in stray if not s.startswith(("tmp", "."))], saved)

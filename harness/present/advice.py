@@ -4,6 +4,8 @@ pytest items, so a student reads the same advice everywhere."""
 
 from __future__ import annotations
 
+import re
+
 TRY = {
     "load": "fix the error loading harness_plugin.py first: nothing else can be graded until "
             "it imports",
@@ -52,10 +54,15 @@ TRY_WHEN = [
 
 
 def advice_for(check: str, message: str) -> str:
-    """One thing to try for a failed ``check`` whose message is ``message``."""
+    """One thing to try for a failed ``check`` whose message is ``message``; for a check that
+    failed because another did (its message says "see the X check"), to fix that one first."""
     for name, words, advice in TRY_WHEN:
         if name == check and words in message:
             return advice
+    cause = re.search(r"see the (\w+) check", message)
+    if cause and cause.group(1) != check:
+        return (f"fix what the {cause.group(1)} check reports first: this check depends on "
+                "it")
     return TRY.get(check, "")
 
 
