@@ -46,7 +46,7 @@ OPERATORS = {
     "l2-over-batch": ("gradient", "the L2 gradient is divided by the batch size"),
     "l2-on-biases": ("gradient", "L2 is applied to the bias gradient"),
     "loss-summed": ("loss", "summed over the batch instead of averaged"),
-    "loss-no-penalty": ("loss", "the loss grows by 0"),
+    "loss-no-penalty": ("loss", "add the matching penalty to the loss"),
     "step-sign": ("optimizer", "sign error"),
     "step-frozen-biases": ("optimizer", "b1"),
     "no-decay": ("optimizer", "the learning rate does not decay"),

@@ -54,6 +54,20 @@ def test_every_bug_model_is_recognised_as_itself_and_nothing_else(model):
         assert all(found[k] == [model.name] for k in wrong), (activation, found)
 
 
+@pytest.mark.parametrize("objective", sorted(bugs.OBJECTIVES))
+def test_the_gradient_of_every_other_objective_is_its_exact_gradient(objective):
+    """Central differences of each objective's value agree with the engine's gradient."""
+    value = bugs.OBJECTIVES[objective][1]
+    grads = bugs.backprop(PARAMS, X, Y, "tanh", 0.0, 0.5, False, objective=objective)
+    for name, index in (("W1", (3, 4)), ("b2", (5,)), ("W3", (0, 1))):
+        def at(delta):
+            p = {k: v.copy() for k, v in PARAMS.items()}
+            p[name][index] += delta
+            return value(numerics.logits(p, X, "tanh"), Y)
+        numeric = (at(1e-6) - at(-1e-6)) / 2e-6
+        assert abs(numeric - grads[name][index]) <= 1e-6 * max(1.0, abs(numeric)), name
+
+
 def test_two_bugs_at_once_are_named_together():
     got = bugs.backprop(PARAMS, X, Y, "tanh", 0.1, 0.5, False, ce_scale="batch", l2_scale=0.0)
     found = bugs.explain(got, ["W1", "W2", "W3"], PARAMS, X, Y, "tanh", 0.1, 0.5, False, True)

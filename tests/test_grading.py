@@ -89,6 +89,9 @@ def test_bob_each_bug_caught_by_the_right_check(data_dir, out_root):
     ("summed_loss", "loss", "summed over the batch instead of averaged", True),
     ("wrong_derivative", "gradient", "W1, b1: tanh's derivative is 1 − a instead of 1 − a² "
      "(tanh;", True),
+    ("mse_loss", "loss", "the loss is the squared error between softmax(z) and one-hot labels",
+     True),
+    ("mse_loss", "gradient", "b1, b2, b3: not averaged over the batch", True),
     ("activation_ignored", "contract", "built with activation='sigmoid', the model computes "
      "relu: the activation argument is ignored", True),
     ("adam_no_decay", "optimizer", "like Adam or RMSProp", True),

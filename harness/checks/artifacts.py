@@ -28,6 +28,16 @@ class L2Convention:
     label: str = "0.5·λ·Σ‖W‖²"
 
 
+@dataclass(frozen=True)
+class Objective:
+    """The loss a submission computes where it is not cross-entropy but a known other one
+    (:data:`harness.diagnoses.gradient.OBJECTIVES`): its gradient is then judged against that
+    loss's exact gradient, the loss check having charged the loss."""
+
+    name: str
+    label: str
+
+
 @dataclass
 class TrainedRun:
     """What a training run left: its config, history and checkpoint directory."""

@@ -25,7 +25,7 @@ from harness.sandbox.process import SubmissionFailure
 from harness.diagnoses import gradient as bugs
 
 from . import Check, Outcome, backprop, checkimpl, numerics
-from .artifacts import L2Convention
+from .artifacts import L2Convention, Objective
 from .common import REG, model_with
 from .probes import Probe, probe
 
@@ -118,7 +118,7 @@ class GradientCheck(Check):
     title = "Backprop gradients match the exact gradient"
     part = "model"
     order = 30
-    needs = (L2Convention,)
+    needs = (L2Convention, Objective)
     requires = ("harness_build_model", "harness_get_params", "harness_set_params")
     requires_one_of = backprop.SOURCES
 
@@ -156,6 +156,10 @@ class GradientCheck(Check):
                                                    "dtype": str(x.dtype)}}
         note = ("; the training step does not use the lr it is given (the optimizer check "
                 "charges it), so its gradient is judged up to a scale") if self.step_scaled else ""
+        objective = ctx.artifacts.get(Objective)
+        if objective is not None:
+            note += (f"; judged against the gradient of the loss it computes, {objective.label} "
+                     "(the loss check charges the loss)")
         for asked, computed in sorted(self.ignored):
             note += (f"; with activation={asked!r} the model computes {computed} (the contract "
                      f"check charges it), so its gradient is judged as {computed}'s")
@@ -220,7 +224,13 @@ class GradientCheck(Check):
                             ctx.artifacts.get(L2Convention) is None):
             conventions.append(L2Convention(1.5 - l2.coefficient, l2.biases, ""))
 
+        objective = ctx.artifacts.get(Objective)
+
         def exact_for(convention):
+            if objective is not None:  # a loss the loss check charged: judged by its own
+                return bugs.backprop(params, x, y, activation, in_gradient,
+                                     convention.coefficient, convention.biases,
+                                     ctx.decl.leaky_relu_slope, objective=objective.name)
             return numerics.loss_and_grads(params, x, y, activation, in_gradient,
                                            convention.coefficient, convention.biases,
                                            ctx.decl.leaky_relu_slope)[1]
@@ -245,7 +255,8 @@ class GradientCheck(Check):
             return out
         models = bugs.explain({k: np.asarray(grads[k]) for k in wrong}, wrong, params, x, y,
                               activation, reg, l2.coefficient, l2.biases, bool(in_gradient),
-                              ctx.decl.leaky_relu_slope)
+                              ctx.decl.leaky_relu_slope,
+                              objective.name if objective is not None else "ce")
         unexplained = []
         for name in wrong:
             said = bugs.message(models[name]) if models[name] else _constant_factor(

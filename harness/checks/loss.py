@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.diagnoses import gradient as bugs
+
 from . import Check, Outcome, backprop, checkimpl, numerics
-from .artifacts import L2Convention
+from .artifacts import L2Convention, Objective
 from .common import REG, model_with
 from .probes import probe
 
 CONVENTIONS = {"0.5·λ·Σ‖W‖²": 0.5, "λ·Σ‖W‖²": 1.0}
 LOG_EPSILONS = (1e-15, 1e-12, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5)
+CE_RIGHT = "cross-entropy right; "
 LOSS_RTOL = 2e-5  # float32 arithmetic and tiny log epsilons stay well inside this
 
 
@@ -39,7 +42,7 @@ class LossCheck(Check):
     title = "Loss is cross-entropy plus L2"
     part = "model"
     order = 20
-    produces = (L2Convention,)
+    produces = (L2Convention, Objective)
     requires = ("harness_build_model", "harness_get_params", "harness_set_params")
     requires_one_of = backprop.SOURCES
 
@@ -67,12 +70,29 @@ class LossCheck(Check):
             notes.append(f"an epsilon of {eps:g} inside the log (fine)")
             details["log_epsilon"] = eps
         elif not np.isclose(loss0, ce, rtol=LOSS_RTOL):
-            ratio = loss0 / ce if ce else float("nan")
-            hint = " (summed over the batch instead of averaged?)" \
-                if np.isclose(ratio, len(x), rtol=1e-3) else ""
-            return Outcome(False, f"with reg=0 the loss is {loss0:.6g}, but the mean "
-                           f"cross-entropy the harness computes for the parameters it set "
-                           f"is {ce:.6g}{hint}", details=details)
+            outcome = self._l2(ctx, params, grads0, grads1, loss0, loss1, [], details, source)
+            said = outcome.message.removeprefix(CE_RIGHT)  # its L2 findings still stand
+            return Outcome(False, "; ".join([self._not_cross_entropy(ctx, loss0, ce, logits, y),
+                                             said]), details=details)
+        return self._l2(ctx, params, grads0, grads1, loss0, loss1, notes, details, source)
+
+    def _not_cross_entropy(self, ctx, loss0: float, ce: float, logits: np.ndarray,
+                           y: np.ndarray) -> str:
+        """What the loss is instead of mean cross-entropy: another known objective (then the
+        gradient check judges the backprop of that loss), the sum, or just the numbers."""
+        for name, (label, value) in bugs.OBJECTIVES.items():
+            if np.isclose(loss0, value(logits, y), rtol=LOSS_RTOL):
+                ctx.artifacts.put(Objective(name, label))
+                return (f"the loss is {label}, not mean cross-entropy (with reg=0 it is "
+                        f"{loss0:.6g}; cross-entropy would be {ce:.6g})")
+        hint = " (summed over the batch instead of averaged?)" \
+            if ce and np.isclose(loss0 / ce, len(y), rtol=1e-3) else ""
+        return (f"with reg=0 the loss is {loss0:.6g}, but the mean cross-entropy the harness "
+                f"computes for the parameters it set is {ce:.6g}{hint}")
+
+    def _l2(self, ctx, params, grads0, grads1, loss0, loss1, notes, details,
+            source) -> Outcome:
+        """The L2 term: its convention in the loss, and whether the gradient carries it."""
 
         penalty = loss1 - loss0
         w2, b2 = numerics.sum_sq(params, "W"), numerics.sum_sq(params, "b")
@@ -87,11 +107,14 @@ class LossCheck(Check):
             return self._optimizer_l2(ctx, params, grads0, grads1, found, penalty, notes,
                                       details)
         if found is None:
+            carried = _l2_in_gradient(params, grads0, grads1)
+            hint = "" if penalty else (
+                f" (its gradient carries {carried}: add the matching penalty to the loss)"
+                if carried else " (L2 is weight decay in your optimizer? declare "
+                "l2='optimizer' in harness_info)")
             return Outcome(False, f"with reg={REG} the loss grows by {penalty:.6g}; expected "
                            f"0.5·λ·Σ‖W‖² = {0.5 * REG * w2:.6g} or λ·Σ‖W‖² = {REG * w2:.6g}"
-                           + ("" if penalty else " (L2 is weight decay in your optimizer? "
-                              "declare l2='optimizer' in harness_info)"),
-                           fraction=0.5, details=details)
+                           + hint, fraction=0.5, details=details)
         ctx.artifacts.put(found)
         details.update(l2_convention=found.label, biases_regularized=found.biases)
 
@@ -108,13 +131,13 @@ class LossCheck(Check):
         if disagree:  # a gradient bug: charged once, by the gradient check, and named here
             details["gradient_disagrees"] = disagree
             return Outcome(True, "; ".join([
-                f"cross-entropy right; {note} in the loss (the gradient of "
+                f"{CE_RIGHT}{note} in the loss (the gradient of "
                 f"{', '.join(disagree)} does not change by the matching "
                 f"{2 * found.coefficient:g}·λ·θ when reg is turned on: see the gradient check, "
                 "which charges it)", *notes]), details=details)
         agree = "loss and gradient agree" if source != backprop.TRAIN_STEP else \
             "in the loss (the training step's gradient is judged by the gradient check)"
-        return Outcome(True, "; ".join([f"cross-entropy right; {note}, {agree}", *notes]),
+        return Outcome(True, "; ".join([f"{CE_RIGHT}{note}, {agree}", *notes]),
                        details=details)
 
     def _optimizer_l2(self, ctx, params, grads0, grads1, found, penalty, notes,
@@ -134,8 +157,19 @@ class LossCheck(Check):
             return Outcome(False, f"L2 is declared to live in the optimizer (weight decay), "
                            f"but the gradient of {', '.join(changed)} changes with reg: it "
                            "would be applied twice", fraction=0.5, details=details)
-        return Outcome(True, "; ".join(["cross-entropy right; L2 lives in the optimizer (as "
+        return Outcome(True, "; ".join([f"{CE_RIGHT}L2 lives in the optimizer (as "
                                         f"declared), {shown}", *notes]), details=details)
+
+
+def _l2_in_gradient(params: dict, grads0: dict, grads1: dict) -> str | None:
+    """The L2 gradient ("λ·W" or "2·λ·W") the gradient gains when reg is turned on, if it is
+    one of the two conventions' on every weight."""
+    for label, factor in (("λ·W", 1.0), ("2·λ·W", 2.0)):
+        if all(np.allclose(np.asarray(grads1[k], np.float64) - np.asarray(grads0[k], np.float64),
+                           factor * REG * p, rtol=1e-4, atol=1e-7)
+               for k, p in params.items() if k.startswith("W") and k in grads0 and k in grads1):
+            return label
+    return None
 
 
 @checkimpl

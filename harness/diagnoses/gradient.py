@@ -66,6 +66,54 @@ MODELS: tuple[BugModel, ...] = (
 BY_NAME = {m.name: m for m in MODELS}
 
 
+def _softmax(z: np.ndarray) -> np.ndarray:
+    return np.exp(log_softmax(z))
+
+
+def _onehot(y: np.ndarray, classes: int) -> np.ndarray:
+    return np.eye(classes)[y]
+
+
+def _mse(on_softmax: bool, per_class_mean: bool, half: bool):
+    """Mean squared error between softmax(z) (or z) and one-hot labels: summed over classes
+    (or averaged), averaged over the batch, halved or not."""
+    def value(z: np.ndarray, y: np.ndarray) -> float:
+        z = np.asarray(z, np.float64)
+        d = (_softmax(z) if on_softmax else z) - _onehot(y, z.shape[1])
+        per_row = (d ** 2).mean(axis=1) if per_class_mean else (d ** 2).sum(axis=1)
+        return float((0.5 if half else 1.0) * per_row.mean())
+    return value
+
+
+# Losses that are not cross-entropy but that students write, each with its value from the
+# logits: a submission computing one consistently has its backprop judged against it.
+OBJECTIVES = {
+    f"mse-{on}-{over}-{half}": (
+        f"{'½·' if half == 'half' else ''}the squared error between "
+        f"{'softmax(z)' if on == 'softmax' else 'the logits'} and one-hot labels, "
+        f"{'averaged' if over == 'mean' else 'summed'} over classes",
+        _mse(on == "softmax", over == "mean", half == "half"))
+    for on in ("softmax", "logits") for over in ("sum", "mean") for half in ("full", "half")
+}
+
+
+def _output_error(z: np.ndarray, y: np.ndarray, objective: str, no_onehot: bool) -> np.ndarray:
+    """dL/dz ·  N: the output layer's error for one sample's loss term, before the batch mean."""
+    if objective == "ce":
+        dz = _softmax(z)
+        if not no_onehot:
+            dz[np.arange(len(y)), y] -= 1
+        return dz
+    _, on, over, half = objective.split("-")
+    target = np.zeros_like(z) if no_onehot else _onehot(y, z.shape[1])
+    scale = (0.5 if half == "half" else 1.0) * (1.0 / z.shape[1] if over == "mean" else 1.0)
+    if on == "logits":
+        return 2 * scale * (z - target)
+    p = _softmax(z)
+    g = 2 * scale * (p - target)  # dL/dp
+    return p * (g - (p * g).sum(axis=1, keepdims=True))
+
+
 def _derivative(kind: str, z: np.ndarray, a: np.ndarray, activation: str,
                 slope: float) -> np.ndarray:
     if kind == "right":
@@ -88,9 +136,10 @@ def backprop(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, activa
              ce_scale: float | str = 1.0, l2_scale: float | str = 1.0, l2_biases: bool = False,
              l2_added: float = 0.0, derivative: str = "right", output_derivative: bool = False,
              no_onehot: bool = False, sign: float = 1.0, zero_biases: bool = False,
-             transposed: bool = False) -> dict[str, np.ndarray]:
-    """The gradient of mean cross-entropy + ``coefficient·reg·Σ‖W‖²`` (biases too if
-    ``biases``), float64, with the given switches; with none, the exact gradient.
+             transposed: bool = False, objective: str = "ce") -> dict[str, np.ndarray]:
+    """The gradient of mean cross-entropy (or another ``objective`` of :data:`OBJECTIVES`) +
+    ``coefficient·reg·Σ‖W‖²`` (biases too if ``biases``), float64, with the given switches;
+    with none, the exact gradient.
     ``l2_added``: an L2 strength whose term is added although ``reg`` (the gradient's own) is
     0 (L2 declared to live in the optimizer, put in the gradient as well)."""
     n, layers = len(x), sum(1 for k in params if k.startswith("W"))
@@ -99,9 +148,7 @@ def backprop(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, activa
     for i in range(1, layers + 1):
         zs.append(acts[-1] @ p[f"W{i}"] + bias(p, i))
         acts.append(activate(zs[-1], activation, slope) if i < layers else zs[-1])
-    dz = np.exp(log_softmax(zs[-1]))
-    if not no_onehot:
-        dz[np.arange(n), y] -= 1
+    dz = _output_error(zs[-1], y, objective, no_onehot)
     scale = {"batch": float(n), "1/batch": 1.0 / n}.get(ce_scale, ce_scale)
     dz *= scale / n
     if output_derivative:
@@ -155,8 +202,8 @@ def _relevant(model: BugModel, activation: str, reg: float, in_gradient: bool,
 
 def explain(got: dict[str, np.ndarray], wrong: list[str], params: dict[str, np.ndarray],
             x: np.ndarray, y: np.ndarray, activation: str, reg: float, coefficient: float,
-            biases: bool, in_gradient: bool,
-            slope: float = LEAKY_SLOPE) -> dict[str, list[str]]:
+            biases: bool, in_gradient: bool, slope: float = LEAKY_SLOPE,
+            objective: str = "ce") -> dict[str, list[str]]:
     """For each tensor in ``wrong``: the names of the bug models (or ``"a+b"`` pairs) whose
     gradient reproduces ``got``'s; an empty list where none does. ``reg`` is the probe's L2
     strength; ``in_gradient``: whether the canonical gradient carries it."""
@@ -166,7 +213,7 @@ def explain(got: dict[str, np.ndarray], wrong: list[str], params: dict[str, np.n
     def predict(changes: dict) -> dict[str, np.ndarray]:
         added = {"reg": reg, "2reg": 2 * reg}.get(changes.get("l2_added"), 0.0)
         return backprop(params, x, y, activation, canonical_reg, coefficient, biases, slope,
-                        **{**changes, "l2_added": added})
+                        **{**changes, "l2_added": added}, objective=objective)
 
     def matching(changes: dict) -> set[str]:
         pred = predict(changes)
