@@ -253,3 +253,9 @@ def test_learning_rate_schedules_are_recognised_and_named(lrs, unit, decays, nam
     from harness.checks.schedules import recognise
     got = recognise(lrs, unit)
     assert got.decays == decays and name in got.name, got
+
+
+def test_a_checkpoint_check_whose_probes_cannot_tell_last_from_best_does_not_claim_it():
+    from harness.checks.checkpoint import _inconclusive
+    assert _inconclusive({"last_vs_best": {"note": "the probe's last epoch was also its best"}})
+    assert not _inconclusive({"last_vs_best": {"val_accs": [0.1, 0.05]}})
