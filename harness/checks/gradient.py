@@ -22,7 +22,7 @@ import numpy as np
 
 from harness.sandbox.process import SubmissionFailure
 
-from harness.diagnoses import gradient as bugs
+from .diagnoses import gradient as bugs
 
 from . import Check, Outcome, backprop, checkimpl, numerics
 from .artifacts import L2Convention, Objective

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.diagnoses import gradient as bugs
+from .diagnoses import gradient as bugs
 
 from . import Check, Outcome, backprop, checkimpl, numerics
 from .artifacts import L2Convention, Objective

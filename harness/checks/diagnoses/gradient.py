@@ -18,7 +18,7 @@ from itertools import combinations
 
 import numpy as np
 
-from harness.checks.numerics import (LEAKY_SLOPE, activate, activation_derivative, bias,
+from ..numerics import (LEAKY_SLOPE, activate, activation_derivative, bias,
                                      log_softmax)
 
 from . import BugModel
