@@ -64,14 +64,14 @@ def test_the_report_process_renders_from_the_records_or_the_grade_renders_it_its
 def test_fix_first_orders_by_points_lost_with_advice(graded):
     _, rows = graded
     items = fix_first(rows["bob"])
-    assert [i["check"] for i in items][:2] == ["gradient", "training"]
+    assert [i["check"] for i in items][:2] == ["gradient", "checkpoint"]
     assert [i["lost"] for i in items] == sorted((i["lost"] for i in items), reverse=True)
     assert "divide the summed gradient by the batch size" in items[0]["try"]
     assert fix_first(rows["ref"]) == []
     gated = fix_first(rows["torch_user"])
     assert gated[0]["check"] == "policy" and gated[0]["gate"]
     text = summary_text(rows["bob"])
-    assert text.index("fix first:") < text.index("1. gradient") < text.index("2. training") \
+    assert text.index("fix first:") < text.index("1. gradient") < text.index("2. checkpoint") \
         < text.index("checks:")
     assert "gate" in summary_text(rows["ref"]) and "0/0" not in summary_text(rows["ref"])
 
@@ -80,7 +80,7 @@ def test_report_says_what_to_fix_and_shows_diagnoses_on_the_page(graded):
     out, _ = graded
     html = (out / "bob" / "report.html").read_text()
     fix = html[html.index('id="fix-first"'):html.index("<h2>Checks</h2>")]
-    assert fix.index("<b>gradient</b>") < fix.index("<b>training</b>")
+    assert fix.index("<b>gradient</b>") < fix.index("<b>checkpoint</b>")
     table = html[html.index("<h2>Checks</h2>"):html.index("<h2>Gradient check</h2>")]
     assert table.index('id="check-gradient"') < table.index('id="check-contract"')  # failing first
     grad = html[html.index("<h2>Gradient check</h2>"):]
@@ -146,8 +146,10 @@ def test_pytest_items_show_each_checks_diagnosis(data_dir, tmp_path):
     assert done.returncode == 1, out + done.stderr
     assert "harness::gradient" in out and "not averaged over the batch" in out
     assert "try: divide the summed gradient by the batch size" in out
-    assert "4 passed" in out and "3 failed" in out  # the loss is right: one bug, one charge
-    assert "harness: 37.5 / 70 points" in out
+    # the loss is right, and training slowed by the gradient's bug is not charged in a quick
+    # grade whose loss still falls: one bug, one charge
+    assert "5 passed" in out and "2 failed" in out
+    assert "harness: 45 / 70 points" in out
     report = Path(re.search(r"report: (\S+report\.html)", out)[1])
     assert report.is_file() and report.is_relative_to(tmp_path)
 
