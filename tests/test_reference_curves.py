@@ -55,3 +55,40 @@ def test_leaving_the_grade_leaves_no_process_behind(data_dir):
     with job:
         assert job.helper.process.poll() is None
     assert job.helper.process.poll() is not None
+
+
+def test_a_grade_writes_its_record_before_waiting_on_the_curves(data_dir, tmp_path, monkeypatch):
+    """Curves still training when the checks finish: results.json is already written (saying
+    they are pending), and the wait for them is bounded by how long the checks took, not by
+    the training time limit."""
+    from pathlib import Path
+
+    from harness.grading import pipeline
+
+    out = tmp_path / "out"
+    seen = {}
+
+    class StillTraining:
+        def ready(self):
+            return False
+
+        def history(self, timeout):
+            record = json.loads((out / "results.json").read_text())
+            seen.update(timeout=timeout, pending=record["reference_history_missing"])
+            return None, {"problem": "training them took over 1 s and was stopped"}
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+    monkeypatch.setattr(pipeline.reference_curves, "start", lambda *a, **k: StillTraining())
+    rubric = str(Path(__file__).parent / "fixtures" / "rubric_synthetic.toml")
+    res = pipeline.grade(Path("reference").resolve(), data_dir=str(data_dir), quick=True,
+                         rubric_path=rubric, out=out, report=False)
+    assert seen["pending"].startswith("pending")
+    checks = res["timings"]["checks"]
+    assert seen["timeout"] <= max(pipeline.CURVES_WAIT_MIN, checks) + 0.01
+    assert "was stopped" in json.loads((out / "results.json").read_text())[
+        "reference_history_missing"]

@@ -38,6 +38,7 @@ from .renderer import Renderer
 from .rubric import Rubric, load_rubric
 from .settings import QUICK_SUBSET, grading_settings
 
+CURVES_WAIT_MIN = 30.0  # seconds a grade waits at least for the comparison curves
 PART_OF_HOOK = {hook: part for part, hooks in HOOKS_BY_PART.items() for hook in hooks}
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference"
 
@@ -226,37 +227,52 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
         proc.close()
         checked = time.perf_counter()
         artifacts: Artifacts = ctx.artifacts
-        overlay, overlay_info = curves.history(settings.train_timeout) \
-            if artifacts.get(TrainedRun) else (None, {})
+        fingerprint = submission_fingerprint(sub, rubric.text, grade_options(
+            dataset, data_dir, quick, seed, extra_checks, limits, isolation, disabled_checks,
+            permute))
 
-        run = {"isolation": isolation,
-               "limits": {**limits.to_dict(), "applied": {
-                   "hook_seconds": settings.hook_timeout, "train_seconds": settings.train_timeout,
-                   "search_seconds": settings.search_timeout,
-                   "grade_seconds": limits.grade_seconds}},
-               "resources": proc.resources(),
-               "blas": blas.describe(limits.threads),
-               "submission_files_left_out": proc.copy_left_out or [],
-               "disabled_checks": list(disabled_checks), "output_by_hook": output_by_hook,
-               "fingerprint": submission_fingerprint(sub, rubric.text, grade_options(
-                   dataset, data_dir, quick, seed, extra_checks, limits, isolation,
-                   disabled_checks, permute)),
-               "timings": {"load": round(loaded - started, 3),
-                           "checks": round(checked - loaded, 3),
-                           "reference_curves": round(time.perf_counter() - checked, 3),
-                           "total": round(time.perf_counter() - started, 3),
-                           **{k: round(v, 3) for k, v in proc.timing.items()},
-                           **{k: round(v, 3) for k, v in overlay_info.get("timings",
-                                                                          {}).items()}},
-               "reference_history_missing": overlay_info.get("problem")}
-        res = results.assemble(sub, data, rubric, settings, outcomes, ctx.decl,
-                               proc.implemented, proc.load_error, output_tail, artifacts,
-                               overlay, run)
-        record.write(out, res, results.arrays(artifacts, data))
-        if gradescope:
-            from harness.present.gradescope import to_gradescope
-            record.write_json(Path(gradescope), to_gradescope(res, rubric.visibility,
-                                                              rubric.leaderboard))
+        def write(overlay, overlay_info: dict) -> dict:
+            """Assemble and write the record (results.json, arrays, Gradescope's file)."""
+            run = {"isolation": isolation,
+                   "limits": {**limits.to_dict(), "applied": {
+                       "hook_seconds": settings.hook_timeout,
+                       "train_seconds": settings.train_timeout,
+                       "search_seconds": settings.search_timeout,
+                       "grade_seconds": limits.grade_seconds}},
+                   "resources": proc.resources(),
+                   "blas": blas.describe(limits.threads),
+                   "submission_files_left_out": proc.copy_left_out or [],
+                   "disabled_checks": list(disabled_checks), "output_by_hook": output_by_hook,
+                   "fingerprint": fingerprint,
+                   "timings": {"load": round(loaded - started, 3),
+                               "checks": round(checked - loaded, 3),
+                               "reference_curves": round(time.perf_counter() - checked, 3),
+                               "total": round(time.perf_counter() - started, 3),
+                               **{k: round(v, 3) for k, v in proc.timing.items()},
+                               **{k: round(v, 3) for k, v in overlay_info.get(
+                                   "timings", {}).items()}},
+                   "reference_history_missing": overlay_info.get("problem")}
+            res = results.assemble(sub, data, rubric, settings, outcomes, ctx.decl,
+                                   proc.implemented, proc.load_error, output_tail, artifacts,
+                                   overlay, run)
+            record.write(out, res, results.arrays(artifacts, data))
+            if gradescope:
+                from harness.present.gradescope import to_gradescope
+                record.write_json(Path(gradescope), to_gradescope(res, rubric.visibility,
+                                                                  rubric.leaderboard))
+            return res
+
+        # The grade is complete when its checks are: the record is written now, and the
+        # reference's comparison curves (a figure, still training on a cold cache) join it
+        # if they arrive within as long as the checks took.
+        if not artifacts.get(TrainedRun):
+            res = write(None, {})
+        else:
+            if not curves.ready():
+                write(None, {"problem": "pending: the reference's comparison curves were "
+                                        "still training when the checks finished"})
+            res = write(*curves.history(min(settings.train_timeout,
+                                            max(CURVES_WAIT_MIN, checked - loaded))))
         if renderer is not None:
             renderer.render(out)
     return res

@@ -90,6 +90,10 @@ class Background:
     path: Path
     helper: Helper | None = None
 
+    def ready(self) -> bool:
+        """Whether the curves are cached or their background run has ended."""
+        return self.helper is None or self.helper.process.poll() is not None
+
     def history(self, timeout: float) -> tuple[list[dict] | None, dict]:
         """The curves, waiting up to ``timeout`` seconds for the background run if it is still
         going (killed after that: nothing cached), and what happened: ``timings`` to add to
