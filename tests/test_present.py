@@ -171,3 +171,35 @@ def test_screenshots_of_report_and_overview(data_dir, tmp_path):
     for png in ("report-bob.png", "report-gated.png", "overview.png"):
         data = (tmp_path / png).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000, png
+
+
+def test_the_overview_shows_who_needs_attention(data_dir, tmp_path):
+    """A load failure is its own line at the top and its own status, never counted among the
+    findings; a gated grade's parts add up to its total of 0; every failing submission is
+    reachable from its check's row."""
+    import json as json_
+    cls = tmp_path / "class"
+    for name, src in {"bob": ROOT / "submissions" / "bob",
+                      "broken": FIXTURES / "submissions" / "syntax_error",
+                      "torch_user": FIXTURES / "submissions" / "torch_user"}.items():
+        shutil.copytree(src, cls / name, ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path / "out"
+    rows = {r["submission"]: r for r in run_batch(
+        [str(cls)], out, BatchOptions(data_dir=str(data_dir), rubric_path=RUBRIC, quick=True,
+                                      limits=Limits(), report=False), jobs=2)}
+    assert rows["broken"]["status"] == "did not load"
+    assert rows["torch_user"]["status"] == "gated" and rows["bob"]["status"] == "graded"
+    gated = json_.loads((out / "torch_user" / "results.json").read_text())
+    assert sum(p["score"] for p in gated["parts"].values()) == gated["score"] == 0
+    html = (out / "index.html").read_text()
+    banner = html[html.index('class="banner bad"'):].split("</div>")[0]
+    assert "1 submission did not load" in banner and "broken" in banner
+    wrong = html[html.index('id="wrong"'):html.index("<h2>Submissions</h2>")]
+    assert "broken" not in wrong and "#" not in wrong.replace('href="#sub-', "")
+    for check in ("gradient", "checkpoint"):
+        row = wrong[wrong.index(f"<b>{check}</b>"):].split("</tr>")[0]
+        assert "bob" in row
+    table = html[html.index('id="subs"'):]
+    assert ">did not load<" in table and ">gated<" in table
+    grades = (out / "grades.csv").read_text()
+    assert "did not load" in grades and "gated" in grades

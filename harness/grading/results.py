@@ -51,11 +51,13 @@ def assemble(sub: Path, data: GradeData, rubric: Rubric, settings: Settings, out
     checks, parts = _checks_and_parts(outcomes, rubric)
     gated_by = [c["name"] for c in checks if c["gate"] and not c["passed"]]
     total = 0.0 if gated_by else round(sum(c["score"] for c in checks), 2)
+    if gated_by:  # the parts add up to the total
+        parts = {name: {**part, "score": 0.0} for name, part in parts.items()}
     missing = [{"hook": h, "part": next(p for p, hs in HOOKS_BY_PART.items() if h in hs)}
                for h in missing_hooks(implemented)] if load_error is None else []
     res = {
         "schema_version": SCHEMA_VERSION,
-        "status": "graded",
+        "status": _status(load_error, gated_by, checks),
         "submission": sub.name,
         "path": str(sub),
         "harness_version": __version__,
@@ -95,6 +97,20 @@ def assemble(sub: Path, data: GradeData, rubric: Rubric, settings: Settings, out
         res["confusion_matrix"] = confusion.tolist()
         res["per_class"] = metrics.per_class(confusion, data.classes)
     return res
+
+
+def _status(load_error, gated_by: list[str], checks: list[dict]) -> str:
+    """How the grade stands, for an instructor's triage: "did not load" (the plugin), "gated"
+    (a gate failed: the grade is 0), "timed out" (the grade's wall time ran out before every
+    check ran), else "graded". A grade that could not be made at all is "error" (written by the
+    batch, not here)."""
+    if load_error is not None:
+        return "did not load"
+    if gated_by:
+        return "gated"
+    if any("--grade-timeout" in c["message"] for c in checks if not c["passed"]):
+        return "timed out"
+    return "graded"
 
 
 def arrays(artifacts: Artifacts, data: GradeData | None = None) -> dict[str, np.ndarray]:
