@@ -16,7 +16,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-SKIP_DIRS = frozenset({"__pycache__", ".git", ".ipynb_checkpoints"})
+REPORT_DIR = "harness-report"  # where `pytest --harness DIR` leaves its report, inside DIR
+SKIP_DIRS = frozenset({"__pycache__", ".git", ".ipynb_checkpoints", REPORT_DIR})
 
 
 def submission_files(root: Path, suffixes: tuple[str, ...] = ()) -> Iterator[Path]:

@@ -1,19 +1,20 @@
 """The harness's checks as pytest items: ``pytest --harness DIR``.
 
 Registered through the ``pytest11`` entry point, and inert unless ``--harness`` is given. The
-submission is graded once (quick checks unless ``--harness-full``), exactly as ``harness grade``
-grades it, in a supervised sandboxed process; each check is one test item that passes or fails
-with the check's diagnosis and what to try as its message, so ``pytest`` in a GitHub Classroom
-workflow shows them.
+submission is graded once, at collection (quick checks unless ``--harness-full``), exactly as
+``harness grade`` grades it, in a supervised sandboxed process; each check is one test item that
+passes or fails with the check's diagnosis and what to try as its message, so ``pytest`` in a
+GitHub Classroom workflow shows them. Failing items come first, in fix-first order (the most
+points lost first), and the report is left in the submission's own ``harness-report/``.
 """
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import pytest
 
+from harness.files import REPORT_DIR
 from harness.present.inert import for_terminal
 
 
@@ -44,7 +45,7 @@ class Grade:
             from harness.batch.local import BatchOptions, grade_supervised
 
             opt = self.config.getoption
-            out = Path(tempfile.mkdtemp(prefix="harness-pytest-"))
+            out = Path(opt("--harness")).resolve() / REPORT_DIR
             opts = BatchOptions(data_dir=opt("--harness-data-dir"),
                                 rubric_path=opt("--harness-rubric"),
                                 quick=not opt("--harness-full"), report=True)
@@ -106,9 +107,17 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                                   items: list) -> None:
     if not config.getoption("--harness"):
         return
+    from harness.present.advice import fix_first
+
     collector = HarnessChecks.from_parent(session, name="harness", nodeid="harness",
                                           path=Path(config.getoption("--harness")).resolve())
-    items.extend(collector.collect())
+    ours = list(collector.collect())
+    res = config.stash[GRADE].results()  # graded now, so the items can come fix-first
+    first = [i["check"] for i in fix_first(res)] if res.get("status") != "error" else []
+    ours.sort(key=lambda item: first.index(item.check) if item.check in first else len(first))
+    items.extend(ours)
+    config.hook.pytest_collectreport(report=pytest.CollectReport(  # counted in the header
+        "harness", "passed", None, ours))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:

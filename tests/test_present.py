@@ -139,7 +139,7 @@ def test_pytest_items_show_each_checks_diagnosis(data_dir, tmp_path):
     shutil.copytree(ROOT / "submissions" / "bob", sub)
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
                            "--harness", str(sub), "--harness-data-dir", str(data_dir),
-                           "--harness-rubric", RUBRIC, "-q", "-rf"],
+                           "--harness-rubric", RUBRIC, "-v", "-rf"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=600,
                           env={**os.environ, "TMPDIR": str(tmp_path)})  # the report stays
     out = done.stdout
@@ -151,7 +151,11 @@ def test_pytest_items_show_each_checks_diagnosis(data_dir, tmp_path):
     assert "5 passed" in out and "2 failed" in out
     assert "harness: 45 / 70 points" in out
     report = Path(re.search(r"report: (\S+report\.html)", out)[1])
-    assert report.is_file() and report.is_relative_to(tmp_path)
+    assert report.is_file() and report == sub / "harness-report" / "report.html"
+    assert "collected 7 items" in out  # the header counts the checks
+    order = re.findall(r"harness::(\w+) (PASSED|FAILED)", out)
+    assert [c for c, _ in order][:2] == ["gradient", "checkpoint"]  # fix-first
+    assert [s for _, s in order] == ["FAILED"] * 2 + ["PASSED"] * 5
 
 
 def test_without_the_option_the_plugin_adds_nothing(tmp_path):
