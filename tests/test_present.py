@@ -207,3 +207,14 @@ def test_the_overview_shows_who_needs_attention(data_dir, tmp_path):
     assert ">did not load<" in table and ">gated<" in table
     grades = (out / "grades.csv").read_text()
     assert "did not load" in grades and "gated" in grades
+
+
+def test_advice_follows_from_a_finding_or_is_absent():
+    from harness.checks.diagnoses.gradient import MODELS
+    from harness.present.advice import advice_for
+    for model in MODELS:  # every backprop bug the harness can name has something to try
+        assert advice_for("gradient", f"W1: {model.message} (relu)"), model.name
+    assert advice_for("accuracy", "test accuracy 0.6000; next tier at 0.85") == ""
+    assert advice_for("accuracy", "the checkpoint could not be loaded (see the checkpoint "
+                      "check)").startswith("fix what the checkpoint check reports first")
+    assert advice_for("search", "something no rule knows") == ""

@@ -6,50 +6,88 @@ from __future__ import annotations
 
 import re
 
-TRY = {
-    "load": "fix the error loading harness_plugin.py first: nothing else can be graded until "
-            "it imports",
-    "policy": "remove the framework import from the code your plugin runs (NumPy only); keep "
-              "any comparison against a framework out of the files harness_plugin.py imports",
-    "contract": "build the model from the sizes and activation you are given, and return "
-                "arrays of the shapes named in the message (get/set_params: W1, b1, … with W "
-                "as (fan_in, fan_out))",
-    "loss": "compute mean softmax cross-entropy plus the L2 term on a tiny batch by hand and "
-            "compare with your loss",
-    "gradient": "check the backward pass of the tensors named: average over the batch, take "
-                "the activation's derivative at the right layer, add the L2 term's gradient; "
-                "a centred finite difference on that one tensor shows the error",
-    "training": "train on the arrays you are given for the given number of epochs and return "
-                "one record per epoch (epoch, train_loss, val_acc, and lr)",
-    "optimizer": "one step must be θ − lr·g (plus momentum or weight decay only if declared); "
-                 "record the learning rate in each epoch's history",
-    "checkpoint": "save inside the checkpoint directory you are given whenever validation "
-                  "accuracy improves, with the sizes and activation, and rebuild the model "
-                  "from what was saved",
-    "search": "train one model per (lr, hidden sizes, reg) of the grid and record each with "
-              "its validation accuracy (a CSV or JSON file, or a list)",
-    "test": "load the checkpoint you are given and return accuracy as a fraction of the x, y "
-            "you are passed",
-    "accuracy": "once the other checks pass, tune the learning rate, its decay and the hidden "
-                "sizes with your search, and train for the whole budget",
-}
-
-
-# More specific advice where the message names the bug: (check, words in the message, advice).
+# Advice follows from a finding or is absent: each rule is (check, words its message contains
+# when it found that bug, one thing to try). A failure no rule matches gets no advice rather
+# than a generic line that may not apply (the configuration a grade uses is the harness's, for
+# one, so "tune the learning rate" never helps).
+LOAD = ("fix the error loading harness_plugin.py first: nothing else can be graded until it "
+        "imports")
 TRY_WHEN = [
+    ("policy", "allows NumPy only",
+     "remove the framework import from the code your plugin runs (NumPy only); keep any "
+     "comparison against a framework out of the files harness_plugin.py imports"),
+    ("contract", "activation argument is ignored",
+     "pass the activation you are given on to the model and use it in the forward pass"),
+    ("contract", "(out, in)", "transpose the weights in get_params/set_params: W is (fan_in, "
+     "fan_out)"),
+    ("contract", "declare ", "add the declaration the message names to harness_info"),
+    ("loss", "summed over the batch", "average the cross-entropy over the batch"),
+    ("loss", "squared error", "use cross-entropy: −mean(log softmax(z)[y])"),
+    ("loss", "add the matching penalty",
+     "add the L2 penalty to the loss: 0.5·λ·Σ‖W‖² if the gradient adds λ·W, λ·Σ‖W‖² if 2·λ·W"),
+    ("gradient", "not averaged over the batch", "divide the summed gradient by the batch size"),
+    ("gradient", "divided by the batch size twice", "divide by the batch size once"),
+    ("gradient", "L2 term is missing", "add reg × W (or 2·reg × W, matching your loss) to dW"),
+    ("gradient", "other convention", "use the loss's factor in the gradient: 0.5·λ·Σ‖W‖² "
+     "gives λ·W, λ·Σ‖W‖² gives 2·λ·W"),
+    ("gradient", "L2 gradient is divided by the batch size",
+     "only the cross-entropy part is averaged over the batch: add reg × W undivided"),
+    ("gradient", "L2 is applied to the bias gradient",
+     "leave the biases out of the L2 gradient, as the loss does"),
+    ("gradient", "in the gradient although L2 is declared",
+     "leave L2 out of the gradient: it is weight decay in your step"),
+    ("gradient", "without subtracting one-hot", "the output error is softmax(z) − one-hot(y)"),
+    ("gradient", "derivative is missing", "multiply the error passed back by the activation's "
+     "derivative at every hidden layer"),
+    ("gradient", "from the pre-activation z", "take the derivative from the activation's output "
+     "a: 1 − a² for tanh, a·(1 − a) for sigmoid"),
+    ("gradient", "activation's value instead", "use the activation's derivative, not its value: "
+     "a·(1 − a) for sigmoid, 1 − a² for tanh"),
+    ("gradient", "1 − a instead of 1 − a²", "tanh's derivative is 1 − a²"),
+    ("gradient", "slope is missing", "leaky ReLU's derivative is its slope, not 0, for negative "
+     "inputs"),
+    ("gradient", "bias gradient is zero", "the bias gradient is the error summed over the batch"),
+    ("gradient", "off by a factor of", "look for a stray constant: the cross-entropy gradient "
+     "is (softmax(z) − one-hot(y)) / N with no factor of 2 or ½"),
+    ("gradient", "off by a constant factor", "look for a stray constant factor in the backward "
+     "pass"),
+    ("gradient", "transposed", "the gradient of W is a_prevᵀ·δ, shaped like W (fan_in, "
+     "fan_out)"),
+    ("gradient", "sign error", "the gradient of the loss, not of −loss: the output error is "
+     "softmax(z) − one-hot(y)"),
+    ("gradient", "at the output layer (an activation",
+     "the output layer has no activation: softmax follows the last affine layer directly"),
+    ("gradient", "wrong values", "compare that layer's backward step with a centred finite "
+     "difference on a tiny network"),
     ("training", "learned nothing",
      "make the model overfit 100 training images first (the loss should fall near 0); if it "
      "does not, the gradients or the update are wrong, if it does, raise the learning rate"),
     ("training", "did not go down",
      "lower the learning rate, and check that each step subtracts lr × gradient"),
-    ("checkpoint", "last model, not the best",
+    ("optimizer", "does not decay", "decay the learning rate as training goes on (any "
+     "schedule: exponential, step, cosine, …) and record it in each epoch's history"),
+    ("optimizer", "uphill", "subtract lr × gradient"),
+    ("optimizer", "did not change", "update every parameter, biases included"),
+    ("optimizer", "keeps state between calls", "make harness_train_step one plain SGD step, "
+     "with no momentum carried from call to call"),
+    ("optimizer", "ignores the lr", "use the lr the step is given"),
+    ("optimizer", "carries momentum", "apply momentum only when it is asked for (momentum > 0)"),
+    ("optimizer", "like Adam", "the assignment asks for SGD: θ − lr·g"),
+    ("checkpoint", "not the best",
      "save only when validation accuracy beats the best so far, not after every epoch"),
     ("checkpoint", "lowest validation loss",
      "choose the best epoch by validation accuracy, not validation loss"),
     ("checkpoint", "activation is not read",
      "store the activation name in the checkpoint and build the model with it when loading"),
-    ("gradient", "not averaged over the batch", "divide the summed gradient by the batch size"),
-    ("gradient", "L2 term is missing", "add reg × W (or 2·reg × W, matching your loss) to dW"),
+    ("checkpoint", "outside it", "save everything the loader needs in the checkpoint directory "
+     "you are given"),
+    ("checkpoint", "untrained model", "save after training, whenever validation accuracy "
+     "improves"),
+    ("search", "have no record", "train one model per (lr, hidden sizes, reg) of the grid you "
+     "are given and record each with its validation accuracy"),
+    ("search", "reported best is not", "report the trial with the highest validation accuracy"),
+    ("test", "but the checkpoint's predictions", "compute the accuracy from the predictions of "
+     "the loaded checkpoint on the x, y you are passed, as a fraction"),
 ]
 
 
@@ -63,7 +101,7 @@ def advice_for(check: str, message: str) -> str:
     if cause and cause.group(1) != check:
         return (f"fix what the {cause.group(1)} check reports first: this check depends on "
                 "it")
-    return TRY.get(check, "")
+    return ""
 
 
 def fix_first(res: dict) -> list[dict]:
@@ -76,7 +114,7 @@ def fix_first(res: dict) -> list[dict]:
     if res.get("load_error"):
         items.append({"check": "load", "title": "harness_plugin.py loads", "gate": False,
                       "lost": res.get("max_score") or 0.0,
-                      "found": res["load_error"]["message"], "try": TRY["load"]})
+                      "found": res["load_error"]["message"], "try": LOAD})
     for c in res.get("checks", []):
         if c["passed"] or (c.get("details") or {}).get("not_loaded"):
             continue
