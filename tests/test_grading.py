@@ -149,7 +149,8 @@ def test_missing_hook_is_named_with_its_part_and_the_rest_graded(data_dir, out_r
 
 def test_syntax_error_fails_every_check_with_where_it_is(data_dir, out_root):
     res = graded("syntax_error", data_dir, out_root, quick=True)
-    assert res["load_error"]["message"] == "loading harness_plugin.py failed"
+    assert res["load_error"]["message"] == ("loading harness_plugin.py failed: syntax error "
+                                            "(harness_plugin.py, line 5): expected ':'")
     assert check(res, "contract")["details"]["not_loaded"]
     assert "harness_plugin.py" in res["load_error"]["traceback"]
     assert "line 5" in res["load_error"]["traceback"] and "SyntaxError" in \
@@ -157,6 +158,29 @@ def test_syntax_error_fails_every_check_with_where_it_is(data_dir, out_root):
     assert all(not c["passed"] for c in res["checks"] if c["name"] != "policy")
     assert check(res, "policy")["passed"]  # it reads files: graded without the plugin
     assert (out_root / "syntax_error-quick" / "results.json").is_file()
+
+
+@pytest.mark.parametrize("code, said", [
+    ("def harness_predict(model, inputs):\n    return model.mlp.predict(inputs)\n",
+     "harness_predict (harness_plugin.py, line 5) takes 'inputs', which the contract does not "
+     "pass: its arguments are model, x (take any of them, named exactly so)"),
+    ("def harness_predcit(model, x):\n    return model.mlp.predict(x)\n",
+     "harness_predcit (harness_plugin.py, line 5) is not a hook of the contract: did you mean "
+     "harness_predict?"),
+])
+def test_a_plugin_that_does_not_load_is_told_why_in_one_sentence(code, said, data_dir,
+                                                                  tmp_path):
+    from harness.grading.pipeline import grade
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "harness_plugin.py").write_text(
+        "from reference.harness_plugin import *  # noqa\nfrom harness.hookspecs import "
+        "hookimpl\n\n\n@hookimpl\n" + code)
+    res = grade(sub, data_dir=str(data_dir), rubric_path=RUBRIC, quick=True, report=False,
+                out=tmp_path / "out")
+    assert res["status"] == "did not load"
+    assert res["load_error"]["message"] == f"loading harness_plugin.py failed: {said}"
+    assert str(tmp_path) not in res["load_error"]["message"]
 
 
 def test_exception_in_a_hook_shows_the_students_frames(data_dir, out_root):

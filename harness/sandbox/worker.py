@@ -52,6 +52,41 @@ def _hint(exc: BaseException) -> str:
     return ""
 
 
+def explain_load_error(exc: BaseException, module) -> str:
+    """The known ways a plugin fails to load, in one sentence with its file and line: a syntax
+    error, a hook taking an argument the contract does not pass, a hookimpl named like no hook
+    (with the closest hook's name); "" for anything else (its traceback says it)."""
+    import difflib
+    import inspect
+
+    from harness import hookspecs
+
+    if isinstance(exc, SyntaxError):
+        where = f"{os.path.basename(exc.filename or PLUGIN_FILE)}, line {exc.lineno}"
+        return f"syntax error ({where}): {exc.msg}"
+    text = str(exc)
+    hook = re.search(r"hook '(\w+)'", text) or re.search(r"unknown hook '(\w+)'", text)
+    func = getattr(module, hook.group(1), None) if hook and module else None
+    if func is None:
+        return ""
+    try:
+        line = inspect.getsourcelines(func)[1]
+        where = f"{os.path.basename(inspect.getsourcefile(func) or PLUGIN_FILE)}, line {line}"
+    except (OSError, TypeError):
+        where = PLUGIN_FILE
+    spec = getattr(hookspecs, hook.group(1), None)
+    if spec is None:
+        known = [n for n in dir(hookspecs) if n.startswith("harness_")]
+        close = difflib.get_close_matches(hook.group(1), known, n=1)
+        return (f"{hook.group(1)} ({where}) is not a hook of the contract"
+                + (f": did you mean {close[0]}?" if close else ""))
+    wanted = list(inspect.signature(spec).parameters)
+    extra = [a for a in inspect.signature(func).parameters if a not in wanted]
+    return (f"{hook.group(1)} ({where}) takes {', '.join(map(repr, extra))}, which the "
+            f"contract does not pass: its arguments are {', '.join(wanted)} (take any of "
+            "them, named exactly so)")
+
+
 MODEL_HOOKS = ("harness_build_model", "harness_load_checkpoint")
 
 
@@ -88,13 +123,16 @@ class Worker:
             sys.modules[spec.name] = module
             spec.loader.exec_module(module)
             self.pm.register(module, "submission")
+            self.pm.check_pending()  # a hookimpl named like no hook of the contract
         except ModuleNotFoundError as exc:
             return {"ok": False, "missing_module": exc.name,
                     "error": f"loading {PLUGIN_FILE} failed: the submission imports "
                              f"'{exc.name}', which is not installed where the harness runs",
                     "traceback": student_traceback(exc, self.submission)}
         except BaseException as exc:  # a broken plugin is the student's to fix: report it
-            return {"ok": False, "error": f"loading {PLUGIN_FILE} failed",
+            said = explain_load_error(exc, sys.modules.get("harness_submission_plugin"))
+            return {"ok": False, "error": f"loading {PLUGIN_FILE} failed"
+                    + (f": {said}" if said else ""),
                     "traceback": student_traceback(exc, self.submission)}
         implemented = sorted(name for name in dir(self.pm.hook)
                              if name.startswith("harness_")
