@@ -123,14 +123,19 @@ def test_overview_says_what_the_class_got_wrong_and_who(graded):
     ("moodle", ["Username", "Full name", "harness", "Feedback"]),
 ])
 def test_gradebook_formats(graded, fmt, header):
+    """A platform's file goes beside grades.csv, never in its place."""
     out, _ = graded
     rerender(out, csv_format=fmt)
-    rows = list(csv.reader(io.StringIO((out / "grades.csv").read_text())))
+    name = "grades.csv" if fmt == "harness" else f"grades-{fmt}.csv"
+    rows = list(csv.reader(io.StringIO((out / name).read_text())))
     assert rows[0] == header and len(rows) == 5
     bob = next(r for r in rows if "bob" in r)
     if fmt == "harness":
-        assert bob[1] == "bob" and bob[4] == f"{100 * float(bob[2]) / float(bob[3]):.1f}"
+        assert bob[1] == "bob" and bob[4] == f"{100 * float(bob[2]) / float(bob[3]):.2f}"
         assert "gradient" in bob[8]
+    own = list(csv.reader(io.StringIO((out / "grades.csv").read_text())))
+    assert own[0][0] == "submission"  # the harness's gradebook is still there
+    assert (name in (out / "index.html").read_text())
     rerender(out)  # back to the default for the other tests
 
 

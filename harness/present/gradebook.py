@@ -1,8 +1,9 @@
-"""``grades.csv`` for a gradebook: the harness's own columns, or a learning platform's import
-format (``--csv-format``).
+"""``grades.csv`` for a gradebook, always in the harness's own columns, and beside it, with
+``--csv-format``, a learning platform's import file (``grades-canvas.csv``,
+``grades-moodle.csv``), never in its place.
 
-- ``harness``: submission, name, score, max_score, percentage, one column per part
-  ("model (40)"), failed_checks, status; parts in assignment order.
+- ``harness``: submission, name, score, max_score, percentage (two decimals), one column per
+  part ("model (40)"), failed_checks, status; parts in assignment order.
 - ``canvas``: Canvas's gradebook import columns (Student, ID, SIS User ID, SIS Login ID,
   Section) and one assignment column; the submission's directory name goes in SIS Login ID,
   which Canvas matches students by when ID is empty.
@@ -45,9 +46,26 @@ def _failed(res: dict) -> str:
     return " ".join(c["name"] for c in res.get("checks", []) if not c["passed"])
 
 
+def write_gradebooks(rows: list[dict], names: list[str], directory: Path,
+                     fmt: str = "harness") -> list[Path]:
+    """``grades.csv`` (harness columns) in ``directory``, and the platform file for ``fmt``
+    beside it; the paths written."""
+    paths = [directory / "grades.csv"]
+    write_grades_csv(rows, names, paths[0])
+    if fmt != "harness":
+        paths.append(directory / platform_file(fmt))
+        write_grades_csv(rows, names, paths[1], fmt)
+    return paths
+
+
+def platform_file(fmt: str) -> str:
+    return f"grades-{fmt}.csv"
+
+
 def write_grades_csv(rows: list[dict], names: list[str], path: Path,
                      fmt: str = "harness", assignment: str = "harness") -> None:
-    """Write the gradebook for ``rows`` (results documents) named ``names``."""
+    """Write the gradebook for ``rows`` (results documents) named ``names`` in format
+    ``fmt``."""
     buf = io.StringIO()
     w = _InertWriter(csv.writer(buf))
     if fmt == "canvas":
@@ -66,7 +84,7 @@ def write_grades_csv(rows: list[dict], names: list[str], path: Path,
         for name, r in zip(names, rows):
             score, top = r.get("score"), r.get("max_score")
             w.writerow([name, student_name(r), score, top,
-                        f"{100 * score / top:.1f}" if top else "",
+                        f"{100 * score / top:.2f}" if top else "",
                         *[(r.get("parts") or {}).get(p, {}).get("score", "") for p, _ in parts],
                         "" if r.get("test_accuracy") is None else f"{r['test_accuracy']:.4f}",
                         _failed(r), r.get("status", "graded")])

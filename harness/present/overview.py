@@ -11,7 +11,7 @@ from harness.files import write_atomic
 
 from . import plots
 from .classstats import what_went_wrong
-from .gradebook import ordered_parts, student_name, write_grades_csv
+from .gradebook import ordered_parts, platform_file, student_name, write_gradebooks
 from .similarity import similar_pairs
 from .templates import environment, template_path
 
@@ -32,7 +32,7 @@ def run_metadata(rows: list[dict]) -> dict:
 def write_overview(rows: list[dict], names: list[str], subs: list[Path], out_root: Path,
                    templates: tuple[Path, ...] = (), csv_format: str = "harness") -> None:
     """``out_root/index.html`` and ``out_root/grades.csv`` for ``rows`` (results documents)."""
-    write_grades_csv(rows, names, out_root / "grades.csv", csv_format)
+    write_gradebooks(rows, names, out_root, csv_format)
     pairs = similar_pairs(subs, names, [template_path("harness_plugin.py.j2"), *templates])
     parts = ordered_parts(rows)
     entries = []
@@ -51,5 +51,6 @@ def write_overview(rows: list[dict], names: list[str], subs: list[Path], out_roo
         entries=entries, parts=parts, pairs=pairs, wrong=what_went_wrong(rows, names),
         meta=run_metadata(rows), histogram=plots.data_uri(plots.score_histograms(rows)),
         mean=float(np.mean(scores)) if scores else None,
-        median=float(np.median(scores)) if scores else None, csv_format=csv_format)
+        median=float(np.median(scores)) if scores else None,
+        platform=platform_file(csv_format) if csv_format != "harness" else None)
     write_atomic(out_root / "index.html", html)
