@@ -105,13 +105,19 @@ def test_policy_gate_is_shown_as_a_failed_gate_with_what_it_found(graded):
 def test_overview_says_what_the_class_got_wrong_and_who(graded):
     out, _ = graded
     html = (out / "index.html").read_text()
-    wrong = html[html.index('id="wrong"'):html.index("<h2>Submissions</h2>")]
+    wrong = html[html.index('id="wrong"'):html.index("<img")]
     gradient = wrong[wrong.index("<b>gradient</b>"):].split("</tr>")[0]
     assert "2 of 4" in gradient and "not averaged over the batch" in gradient
     assert 'href="#sub-bob"' in gradient and 'href="#sub-bob_copy"' in gradient
     assert wrong.index("<b>gradient</b>") < wrong.index("<b>policy</b>")  # most failed first
     assert 'id="filter"' in html and "th.dataset.asc" in html  # sortable, filterable
-    assert "model<br><span class=\"muted\">/ 40" in html  # part columns with their maxima
+    assert ">model / 40</button>" in html  # part columns with their maxima
+    table = html[html.index('id="subs"'):html.index("</table>", html.index('id="subs"'))]
+    assert 'aria-sort="none"' in table and "<caption" in table and 'scope="row"' in table
+    order = re.findall(r'<tr id="sub-(\w+)"', table)
+    assert order[0] == "torch_user" and order[-1] == "ref"  # a gate first, full marks last
+    bob = table[table.index('id="sub-bob"'):].split("</tr>")[0]
+    assert "similar to bob_copy" in bob and "declares the same name as bob_copy" in bob
     assert "isolation <b>" in html and "harness <b>0." in html
     assert "bob ↔ bob_copy" in html and "bob/mlp.py:" in html  # fragments side by side
 
@@ -203,7 +209,7 @@ def test_the_overview_shows_who_needs_attention(data_dir, tmp_path):
     html = (out / "index.html").read_text()
     banner = html[html.index('class="banner bad"'):].split("</div>")[0]
     assert "1 submission did not load" in banner and "broken" in banner
-    wrong = html[html.index('id="wrong"'):html.index("<h2>Submissions</h2>")]
+    wrong = html[html.index('id="wrong"'):html.index("<img")]
     assert "broken" not in wrong and "#" not in wrong.replace('href="#sub-', "")
     for check in ("gradient", "checkpoint"):
         row = wrong[wrong.index(f"<b>{check}</b>"):].split("</tr>")[0]

@@ -29,6 +29,42 @@ def run_metadata(rows: list[dict]) -> dict:
     return meta
 
 
+STATUS_ORDER = ("error", "did not load", "timed out", "gated", "graded")
+LOW = 0.5  # a score under half the maximum is marked
+
+
+def _flag(entries: list[dict], pairs: list[dict]) -> None:
+    """What an instructor should look at in each row: a low score, code similar to another
+    submission's, a declared name another submission declares too (a copied plugin keeps its
+    author's name)."""
+    similar: dict[str, list[str]] = {}
+    for p in pairs:
+        similar.setdefault(p["a"], []).append(p["b"])
+        similar.setdefault(p["b"], []).append(p["a"])
+    declared: dict[str, list[str]] = {}
+    for e in entries:
+        if e["student"]:
+            declared.setdefault(e["student"], []).append(e["name"])
+    for e in entries:
+        flags = []
+        if e["status"] != "error" and e["max_score"] and e["score"] < LOW * e["max_score"]:
+            flags.append("low score")
+        if e["name"] in similar:
+            flags.append("similar to " + ", ".join(similar[e["name"]]))
+        twins = [n for n in declared.get(e["student"], []) if n != e["name"]]
+        if twins:
+            flags.append(f"declares the same name as {', '.join(twins)}")
+        e["flags"] = flags
+
+
+def _attention(e: dict) -> tuple:
+    """Sort key: errors, load failures, time-outs and gates first, then flagged rows, then
+    the rest by score, lowest first."""
+    status = STATUS_ORDER.index(e["status"]) if e["status"] in STATUS_ORDER else 0
+    share = e["score"] / e["max_score"] if e.get("max_score") else 0.0
+    return (status, not e["flags"], share, e["name"])
+
+
 def write_overview(rows: list[dict], names: list[str], subs: list[Path], out_root: Path,
                    templates: tuple[Path, ...] = (), csv_format: str = "harness") -> None:
     """``out_root/index.html`` and ``out_root/grades.csv`` for ``rows`` (results documents)."""
@@ -46,8 +82,14 @@ def write_overview(rows: list[dict], names: list[str], subs: list[Path], out_roo
             "report": f"{name}/report.html" if (out_root / name / "report.html").exists()
             else None,
         })
+    _flag(entries, pairs)
+    entries.sort(key=_attention)  # who needs attention first; any column re-sorts
     scores = [e["score"] for e in entries if e["max_score"]]
+    histogram_alt = "Histograms of the scores" + (
+        f" (mean {np.mean(scores):.1f}, median {np.median(scores):.1f}, {len(scores)} "
+        "submissions)" if scores else "") + " and of the test accuracies"
     html = environment().get_template("index.html.j2").render(
+        histogram_alt=histogram_alt,
         entries=entries, parts=parts, pairs=pairs, wrong=what_went_wrong(rows, names),
         meta=run_metadata(rows), histogram=plots.data_uri(plots.score_histograms(rows)),
         mean=float(np.mean(scores)) if scores else None,
