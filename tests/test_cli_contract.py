@@ -169,7 +169,7 @@ def test_no_check_refuses_to_orphan_a_consumer_and_knows_the_names():
 def test_checks_command_lists_needs_and_produces(capsys):
     assert main(["checks", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
-    assert rows["gradient"]["needs"] == ["L2Convention"]
+    assert rows["gradient"]["needs"] == ["L2Convention", "Objective"]
     assert rows["training"]["produces"] == ["TrainedRun"] and rows["gradient"]["points"] == 20
     assert all(r["origin"] == "built in" for r in rows.values())
 
