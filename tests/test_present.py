@@ -88,6 +88,8 @@ def test_report_says_what_to_fix_and_shows_diagnoses_on_the_page(graded):
     assert "The probes are two short runs" in table and "by design" in table
     assert "<summary><code>harness_" in html  # output split by hook
     assert "Graded on a secret view of the data" in html  # why hard-coded class ids fail
+    assert html.count('id="hook-harness_build_model"') == 1  # each hook's documentation once
+    assert html.count('href="#hook-harness_build_model"') > 1  # linked from every check
 
 
 def test_policy_gate_is_shown_as_a_failed_gate_with_what_it_found(graded):
@@ -229,3 +231,10 @@ def test_advice_follows_from_a_finding_or_is_absent():
     assert advice_for("accuracy", "the checkpoint could not be loaded (see the checkpoint "
                       "check)").startswith("fix what the checkpoint check reports first")
     assert advice_for("search", "something no rule knows") == ""
+
+
+def test_a_run_on_finding_is_split_into_its_clauses_not_inside_parentheses():
+    from harness.present.templates import clauses
+    assert clauses("b1: not averaged (all activations; error 1e-1); W1: L2 missing; x") == [
+        "b1: not averaged (all activations; error 1e-1)", "W1: L2 missing", "x"]
+    assert clauses("one finding (a; b)") == ["one finding (a; b)"]

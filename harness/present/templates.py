@@ -24,4 +24,17 @@ def environment(html: bool = True) -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.2f}%"
     env.filters["num"] = lambda v, digits=4: "–" if v is None else f"{v:.{digits}g}"
+    env.filters["clauses"] = clauses
     return env
+
+
+def clauses(message: str) -> list[str]:
+    """A finding's clauses: split at "; " outside parentheses, so that a run-on message of
+    several findings can be shown as a list (a parenthesis's own "; " stays inside it)."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(message):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and message.startswith("; ", i):
+            out.append(message[start:i])
+            start = i + 2
+    return [c for c in [*out, message[start:]] if c]
