@@ -238,3 +238,12 @@ def test_a_run_on_finding_is_split_into_its_clauses_not_inside_parentheses():
     assert clauses("b1: not averaged (all activations; error 1e-1); W1: L2 missing; x") == [
         "b1: not averaged (all activations; error 1e-1)", "W1: L2 missing", "x"]
     assert clauses("one finding (a; b)") == ["one finding (a; b)"]
+
+
+def test_a_failed_search_says_why_its_section_is_empty(data_dir, tmp_path):
+    from harness.grading.pipeline import grade
+    out = tmp_path / "out"
+    grade(FIXTURES / "submissions" / "missing_search", data_dir=str(data_dir), rubric_path=RUBRIC,
+          out=out)
+    html = (out / "report.html").read_text()
+    assert "No trials to show: missing hook harness_search" in html
