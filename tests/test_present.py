@@ -88,6 +88,7 @@ def test_report_says_what_to_fix_and_shows_diagnoses_on_the_page(graded):
     assert "The probes are two short runs" in table and "by design" in table
     assert "<summary><code>harness_" in html  # output split by hook
     assert "Graded on a secret view of the data" in html  # why hard-coded class ids fail
+    assert "A quick grade: accuracy, search, test were not checked" in html
     assert html.count('id="hook-harness_build_model"') == 1  # each hook's documentation once
     assert html.count('href="#hook-harness_build_model"') > 1  # linked from every check
 

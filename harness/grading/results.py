@@ -68,6 +68,7 @@ def assemble(sub: Path, data: GradeData, rubric: Rubric, settings: Settings, out
         "image_shape": list(data.image_shape),
         "data_verified": data.verified,
         "mode": "quick" if settings.quick else "full",
+        "not_checked": sorted(set(rubric.points) - {c["name"] for c in checks}),
         "score": total,
         "max_score": sum(c["max_score"] for c in checks),
         "gated_by": gated_by,
