@@ -99,8 +99,10 @@ def weight_grid(w1: np.ndarray, image_shape: tuple[int, ...], max_units: int = 6
     """The first layer's incoming weights, one image per hidden unit, tiled into one picture.
 
     ``w1`` is ``(D, H)``; ``image_shape`` is ``(28, 28)`` (grey) or ``(3, 32, 32)`` (colour,
-    channels first as in the CIFAR-10 files). Each image is scaled to its own range. One image
-    in one axes: a grid of 64 axes took a second to draw.
+    channels first as in the CIFAR-10 files). A grey image is drawn on a symmetric diverging
+    scale, red positive and blue negative, white at zero, each scaled by its own largest |w|
+    (so the sign of a weight reads the same in every tile); a colour image is scaled to its own
+    range. One image in one axes: a grid of 64 axes took a second to draw.
     """
     units = min(w1.shape[1], max_units)
     cols = int(np.ceil(np.sqrt(units)))
@@ -109,16 +111,27 @@ def weight_grid(w1: np.ndarray, image_shape: tuple[int, ...], max_units: int = 6
     if len(image_shape) == 3:
         tiles = tiles.transpose(0, 2, 3, 1)  # (units, H, W, channels)
     pixels = tuple(range(1, tiles.ndim))
-    low = tiles.min(axis=pixels, keepdims=True)
-    span = np.ptp(tiles, axis=pixels, keepdims=True)
-    tiles = (tiles - low) / np.where(span > 0, span, 1.0)
+    grey = len(image_shape) != 3
+    if grey:  # in [-1, 1]: symmetric, 0 stays 0
+        peak = np.abs(tiles).max(axis=pixels, keepdims=True)
+        tiles = tiles / np.where(peak > 0, peak, 1.0)
+    else:
+        low = tiles.min(axis=pixels, keepdims=True)
+        span = np.ptp(tiles, axis=pixels, keepdims=True)
+        tiles = (tiles - low) / np.where(span > 0, span, 1.0)
     h, w = tiles.shape[1:3]
-    mosaic = np.ones((rows * (h + 1) - 1, cols * (w + 1) - 1, *tiles.shape[3:]))  # white gaps
+    gap = np.nan if grey else 1.0  # grey lines between diverging tiles, white between colour
+    mosaic = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1, *tiles.shape[3:]), gap)
     for i, tile in enumerate(tiles):
         r, c = divmod(i, cols)
         mosaic[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = tile
     fig, ax = plt.subplots(figsize=(cols * 0.9, rows * 0.9))
-    ax.imshow(mosaic, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    if grey:
+        cmap = plt.get_cmap("RdBu_r").copy()
+        cmap.set_bad("#8c959f")
+        ax.imshow(mosaic, cmap=cmap, vmin=-1.0, vmax=1.0, interpolation="nearest")
+    else:
+        ax.imshow(mosaic, vmin=0.0, vmax=1.0, interpolation="nearest")
     ax.axis("off")
     fig.subplots_adjust(left=0.01, right=0.99, top=0.99, bottom=0.01)
     return fig
