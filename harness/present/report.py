@@ -26,6 +26,7 @@ def _figures(history, reference_history, first_layer, image_shape, confusion, cl
         figs["curves"] = plots.data_uri(plots.curves(history, reference_history, title))
     if first_layer is not None and first_layer.shape[0] == int(np.prod(image_shape)):
         figs["weights"] = plots.data_uri(plots.weight_grid(first_layer, image_shape))
+        figs["weights_diverging"] = len(image_shape) != 3  # how weight_grid scales the tiles
     if confusion is not None:
         figs["confusion"] = plots.data_uri(plots.confusion(np.asarray(confusion), classes))
     if search_trials:
