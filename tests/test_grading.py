@@ -183,6 +183,20 @@ def test_a_plugin_that_does_not_load_is_told_why_in_one_sentence(code, said, dat
     assert str(tmp_path) not in res["load_error"]["message"]
 
 
+def test_a_hookimpl_imported_under_another_name_still_loads(data_dir, tmp_path):
+    """``from reference.harness_plugin import harness_train as reference_train`` carries the
+    hookimpl marker under a name no hook has: not a misspelled hook, so the plugin loads."""
+    from harness.grading.pipeline import grade
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "harness_plugin.py").write_text(
+        "from reference.harness_plugin import *  # noqa\n"
+        "from reference.harness_plugin import harness_train as reference_train  # noqa\n")
+    res = grade(sub, data_dir=str(data_dir), rubric_path=RUBRIC, quick=True, report=False,
+                out=tmp_path / "out")
+    assert res["load_error"] is None and res["status"] == "graded"
+
+
 def test_exception_in_a_hook_shows_the_students_frames(data_dir, out_root):
     res = graded("raises", data_dir, out_root, quick=True)
     loss = check(res, "loss")

@@ -19,7 +19,7 @@ ALLOWED = {
     "grading": {"files", "blas", "hookspecs", "sandbox", "data", "checks", "present"},
     "batch": {"files", "hookspecs", "sandbox", "data", "grading", "present", "checks"},
     "gradescope": {"files", "grading", "batch", "present"},
-    "pytest_plugin": {"batch", "present", "checks"},
+    "pytest_plugin": {"files", "batch", "present", "checks"},
     "run_reference": {"files", "blas", "data", "grading", "present"},
     "cli": set(ALLOWED_ALL := {"files", "blas", "hookspecs", "data", "sandbox", "present", "checks",
                                "grading", "batch", "gradescope", "run_reference"}),

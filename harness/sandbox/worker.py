@@ -52,6 +52,20 @@ def _hint(exc: BaseException) -> str:
     return ""
 
 
+def _check_hook_names(pm) -> None:
+    """A hookimpl named ``harness_…`` that is no hook of the contract (a misspelling) fails the
+    load, as pluggy's ``check_pending`` would; one named otherwise (a hookimpl imported under
+    another name, ``harness_train as reference_train``) is left alone."""
+    import pluggy
+
+    for name in dir(pm.hook):
+        caller = getattr(pm.hook, name)
+        if name.startswith("harness_") and getattr(caller, "spec", None) is None and \
+                caller.get_hookimpls():
+            raise pluggy.PluginValidationError(caller.get_hookimpls()[0].plugin,
+                                               f"unknown hook {name!r} in plugin")
+
+
 def explain_load_error(exc: BaseException, module) -> str:
     """The known ways a plugin fails to load, in one sentence with its file and line: a syntax
     error, a hook taking an argument the contract does not pass, a hookimpl named like no hook
@@ -123,7 +137,7 @@ class Worker:
             sys.modules[spec.name] = module
             spec.loader.exec_module(module)
             self.pm.register(module, "submission")
-            self.pm.check_pending()  # a hookimpl named like no hook of the contract
+            _check_hook_names(self.pm)
         except ModuleNotFoundError as exc:
             return {"ok": False, "missing_module": exc.name,
                     "error": f"loading {PLUGIN_FILE} failed: the submission imports "
