@@ -141,3 +141,23 @@ def test_a_training_step_that_does_not_follow_the_answered_gradient_is_caught(gr
     assert not check["passed"]
     assert "b1, b2, b3: the training step: not averaged over the batch" in check["message"]
     assert "(loss_and_grads right)" in check["message"]
+
+
+def test_weights_fitted_to_the_public_test_set_are_flagged_for_the_instructor(grading_data,
+                                                                               tmp_path):
+    """On the published view (a debug grade), weights trained on the public test labels score
+    far above their own validation accuracy: the accuracy check says so, with the numbers."""
+    from reference.train import TrainConfig, train
+    sub = tmp_path / "shipped_weights"
+    shutil.copytree(FIXTURES / "hostile" / "shipped_weights", sub)
+    d = load_dataset("fashion-mnist", str(grading_data))
+    x, y = to_unit(d.x_test), d.y_test  # the public test set alone, memorized
+    train(x, y, x, y, 10, TrainConfig(hidden_sizes=(64, 32), epochs=30, lr=0.1),
+          sub / "weights.npz")
+    res = grade(sub, data_dir=str(grading_data), rubric_path=RUBRIC, out=tmp_path / "p",
+                report=False, permute=False)
+    accuracy = _check(res, "accuracy")
+    assert accuracy["details"]["suspicious"]
+    assert "for the instructor:" in accuracy["message"] and "weights fitted to the test set" \
+        in accuracy["message"]
+    assert accuracy["details"]["test_accuracy"] - accuracy["details"]["val_accuracy"] > 0.1
