@@ -8,7 +8,6 @@ import pytest
 
 from harness.checks import numerics
 from harness.checks.diagnoses import gradient as bugs
-from harness.checks.loss import L2Convention
 from harness.checks.optimizer import describe_step, expected_lr
 from harness.checks.policy import reachable_files, scan_source, scan_submission, verdict
 from harness.checks.search import RecordsError, normalize, read_records

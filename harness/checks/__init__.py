@@ -44,10 +44,11 @@ class Check(ABC):
     """Base class of a check.
 
     ``requires``: hooks without which the check cannot run; ``requires_one_of``: hooks of which
-    it needs at least one (a fused training step or the separate gradient and step); ``needs_plugin``: False for checks
-    that read the submission's files only (they run even when the plugin does not load);
-    ``quick``: part of the student self-check; ``needs`` / ``produces``: the artifact types
-    (:mod:`harness.checks.artifacts`) it reads and writes, which decide the order checks run in;
+    it needs at least one (a fused training step or the separate gradient and step);
+    ``needs_plugin``: False for checks that read the submission's files only (they run even
+    when the plugin does not load); ``quick``: part of the student self-check; ``needs`` /
+    ``produces``: the artifact types (:mod:`harness.checks.artifacts`) it reads and writes,
+    which decide the order checks run in;
     ``order``: among checks free to run, lower first (the policy check, 900, runs last to see
     every import the worker blocked); ``reloads``: how many times it reloads the submission in
     a fresh worker when all goes well (the sandbox starts that many workers ahead, no more).

@@ -31,8 +31,8 @@ class L2Convention:
 @dataclass(frozen=True)
 class Objective:
     """The loss a submission computes where it is not cross-entropy but a known other one
-    (:data:`harness.checks.diagnoses.gradient.OBJECTIVES`): its gradient is then judged against that
-    loss's exact gradient, the loss check having charged the loss."""
+    (:data:`harness.checks.diagnoses.gradient.OBJECTIVES`): its gradient is then judged against
+    that loss's exact gradient, the loss check having charged the loss."""
 
     name: str
     label: str

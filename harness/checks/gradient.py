@@ -18,15 +18,16 @@ tolerance and told so, since precision is not a backprop bug.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from harness.sandbox.process import SubmissionFailure
 
-from .diagnoses import gradient as bugs
-
 from . import Check, Outcome, backprop, checkimpl, numerics
 from .artifacts import L2Convention, Objective
 from .common import REG, model_with
+from .diagnoses import gradient as bugs
 from .probes import Probe, probe
 
 THRESHOLD = {"float64": 1e-5, "float32": 1e-4}
@@ -56,7 +57,17 @@ def _constant_factor(a: np.ndarray, o: np.ndarray) -> str | None:
     return None
 
 
-def summarize(rows: list[dict], activations: tuple[str, ...], layers: int) -> str:
+@dataclass
+class _Seen:
+    """What one run of the check found that judging each group depends on: a training step
+    that ignores its lr (its gradient is then judged up to a scale), and activations the model
+    ignores, ``(asked for, computed)`` (the contract check's bug)."""
+
+    step_scaled: bool = False
+    ignored: set[tuple[str, str]] = field(default_factory=set)
+
+
+def summarize(rows: list[dict], activations: tuple[str, ...]) -> str:
     """One clause per diagnosis: which tensors, under which activations and L2 settings."""
     by_diagnosis: dict[str, list[dict]] = {}
     for r in rows:
@@ -126,11 +137,10 @@ class GradientCheck(Check):
         p = probe(ctx, self.name)
         hidden, x, y = p.hidden, p.x, p.y
         l2 = ctx.artifacts.get(L2Convention) or L2Convention()
-        self.step_scaled = False  # a training step that ignores its lr: judged up to a scale
-        self.ignored: set[tuple[str, str]] = set()  # (asked for, computed): the contract's
+        seen = _Seen()
         if backprop.TRAIN_STEP in ctx.proc.implemented:
             params = p.params()
-            self.step_scaled = not backprop.follows_lr(
+            seen.step_scaled = not backprop.follows_lr(
                 ctx, lambda: model_with(ctx, params, hidden, str(ctx.activations[0])), x, y)
         rows, groups, groups_ok, precisions = [], 0, 0, set()
         for activation in p.rng.permutation(list(ctx.activations)):
@@ -139,8 +149,8 @@ class GradientCheck(Check):
                 groups += 1
                 params = _kink_free_params(p, activation)
                 try:
-                    group_rows, prec = self._group(ctx, params, hidden, activation, reg, x, y,
-                                                   l2)
+                    group_rows, prec = self._group(ctx, seen, params, hidden, activation, reg,
+                                                   x, y, l2)
                     precisions.add(prec)
                 except SubmissionFailure as failure:
                     group_rows = [{"activation": activation, "reg": reg, "tensor": name,
@@ -155,12 +165,12 @@ class GradientCheck(Check):
                    "l2_in": ctx.decl.l2, "probe": {"batch": len(x), "hidden": hidden,
                                                    "dtype": str(x.dtype)}}
         note = ("; the training step does not use the lr it is given (the optimizer check "
-                "charges it), so its gradient is judged up to a scale") if self.step_scaled else ""
+                "charges it), so its gradient is judged up to a scale") if seen.step_scaled else ""
         objective = ctx.artifacts.get(Objective)
         if objective is not None:
             note += (f"; judged against the gradient of the loss it computes, {objective.label} "
                      "(the loss check charges the loss)")
-        for asked, computed in sorted(self.ignored):
+        for asked, computed in sorted(seen.ignored):
             note += (f"; with activation={asked!r} the model computes {computed} (the contract "
                      f"check charges it), so its gradient is judged as {computed}'s")
         if "float32" in precisions:
@@ -171,25 +181,26 @@ class GradientCheck(Check):
             return Outcome(True, f"all {len(rows)} tensors match for "
                            f"{', '.join(ctx.activations)}, with and without L2{note}",
                            details=details)
-        return Outcome(False, summarize(rows, ctx.activations, len(hidden) + 1) + note,
+        return Outcome(False, summarize(rows, ctx.activations) + note,
                        fraction=groups_ok / groups, details=details)
 
-    def _group(self, ctx, params, hidden, activation, reg, x, y, l2) -> tuple[list[dict], str]:
+    def _group(self, ctx, seen, params, hidden, activation, reg, x, y,
+               l2) -> tuple[list[dict], str]:
         """One row per tensor: every hook the submission computes its gradient in
         (:mod:`harness.checks.backprop`) held to the exact gradient; a tensor is right when
         each of them is."""
         model = model_with(ctx, params, hidden, activation)
         computed = computed_activation(ctx, model, params, x, activation)
         if computed != activation:
-            self.ignored.add((activation, computed))
+            seen.ignored.add((activation, computed))
         verdicts: dict[str, dict[str, tuple[float, bool, str]]] = {}
         precisions: dict[str, tuple[str, str]] = {}
         for source in backprop.sources(ctx):
             _, grads = backprop.loss_and_gradient(ctx, source, model, x, y, reg)
             arrays = {k: v for k, v in grads.items() if isinstance(v, np.ndarray)}
             precisions[source] = precision(ctx, model, params, x, computed, arrays)
-            verdicts[source] = self._judge(ctx, source, params, grads, computed, reg, x, y,
-                                           l2, precisions[source][0])
+            verdicts[source] = self._judge(ctx, seen, source, params, grads, computed, reg, x,
+                                           y, l2, precisions[source][0])
         prec, why = next((p for p in precisions.values() if p[0] == "float32"),
                          next(iter(precisions.values())))
         rows = []
@@ -209,7 +220,7 @@ class GradientCheck(Check):
                          "precision_note": why})
         return rows, prec
 
-    def _judge(self, ctx, source, params, grads, activation, reg, x, y, l2,
+    def _judge(self, ctx, seen, source, params, grads, activation, reg, x, y, l2,
                prec) -> dict[str, tuple[float, bool, str]]:
         """``{tensor: (error, ok, diagnosis)}`` for the gradient ``source`` computed; a wrong
         tensor's diagnosis names the bug models (:mod:`harness.diagnoses.gradient`) that
@@ -237,7 +248,7 @@ class GradientCheck(Check):
 
         candidates = [(c, exact_for(c)) for c in conventions]
         l2, exact = min(candidates, key=lambda ce: _total_error(grads, ce[1]))
-        if step and self.step_scaled:
+        if step and seen.step_scaled:
             grads = _rescaled(grads, exact)
         out, wrong = {}, []
         for name, p in params.items():

@@ -1,6 +1,7 @@
 """Loss: the submission's loss equals mean cross-entropy plus an L2 term, computed here.
 
-Probed at the graded run's shape (:mod:`harness.checks.probes`). Both common L2 conventions pass: ``0.5·λ·Σ‖W‖²`` (gradient ``λW``) and ``λ·Σ‖W‖²`` (gradient
+Probed at the graded run's shape (:mod:`harness.checks.probes`). Both common L2 conventions
+pass: ``0.5·λ·Σ‖W‖²`` (gradient ``λW``) and ``λ·Σ‖W‖²`` (gradient
 ``2λW``). A gradient that does not carry the convention the loss uses is a gradient bug: named
 here, charged by the gradient check alone (one bug, one charge). Regularized biases are
 noted, not failed. A small epsilon inside the log (``log(p + 1e-7)``) is recognised and noted.
@@ -12,11 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .diagnoses import gradient as bugs
-
 from . import Check, Outcome, backprop, checkimpl, numerics
 from .artifacts import L2Convention, Objective
 from .common import REG, model_with
+from .diagnoses import gradient as bugs
 from .probes import probe
 
 CONVENTIONS = {"0.5·λ·Σ‖W‖²": 0.5, "λ·Σ‖W‖²": 1.0}

@@ -30,7 +30,8 @@ def _checks_and_parts(outcomes, rubric: Rubric) -> tuple[list[dict], dict]:
         part = rubric.parts.get(check.name, check.part)
         checks.append({"name": check.name, "title": check.title, "part": part, "score": score,
                        "max_score": max_score, "passed": outcome.passed,
-                       "gate": check.name in rubric.gates, "hooks": [*check.requires, *check.requires_one_of],
+                       "gate": check.name in rubric.gates,
+                       "hooks": [*check.requires, *check.requires_one_of],
                        "message": outcome.message,
                        "details": outcome.details, "seconds": round(seconds, 3)})
         p = parts.setdefault(part, {"score": 0.0, "max_score": 0.0})

@@ -7,7 +7,7 @@ reproduce the submission's numbers: evidence, not inference. A new diagnosis is 
 plus a fixture submission that has the bug (``fixture``, under ``tests/fixtures``), and the
 tests grade every model's fixture and expect its message.
 
-- :mod:`harness.checks.diagnoses.gradient`: backprop bugs, judged per tensor and per activation.
+- :mod:`harness.checks.diagnoses.gradient`: backprop bugs, judged per tensor and activation.
 """
 
 from __future__ import annotations
