@@ -187,8 +187,11 @@ def test_a_process_forked_around_the_guard_is_killed_when_the_hook_returns(isola
                 return x
             time.sleep(0.2)  # was it swept? (pids as this worker sees them)
             stat = f"/proc/{open('orphan.pid').read()}/stat"
-            alive = os.path.exists(stat) and open(stat).read().rsplit(")", 1)[1].split()[0] \
-                not in "ZX"
+            try:  # a process being reaped at this moment reads as gone, or as nothing
+                fields = open(stat).read().rsplit(")", 1)
+            except OSError:
+                fields = []
+            alive = len(fields) == 2 and fields[1].split()[0] not in "ZX"
             return np.array([int(alive)])
     """, isolation)
     with proc:
