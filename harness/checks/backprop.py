@@ -35,18 +35,26 @@ def loss_and_gradient(ctx, source: str, model, x: np.ndarray, y: np.ndarray,
             raise SubmissionFailure("exception", "harness_loss_and_grads must return (loss, "
                                     f"grads) with grads a dict, got {type(out).__name__}")
         return float(out[0]), out[1]
-    before = {k: np.array(v) for k, v in ctx.call("harness_get_params", model=model).items()}
-    loss = ctx.call(source, model=model, x=x, y=y, lr=STEP_LR, reg=reg)
-    after = ctx.call("harness_get_params", model=model)
+    loss, before, after = step(ctx, model, x, y, STEP_LR, reg)
     ctx.call("harness_set_params", model=model, params=before)
-    if not isinstance(after, dict):
-        raise SubmissionFailure("exception", "harness_get_params must return a dict of arrays, "
-                                f"got {type(after).__name__}")
     grads = {}
     for name, b in before.items():
         b, a = np.asarray(b), np.asarray(after.get(name, b))
         grads[name] = (b - a) / np.asarray(STEP_LR, b.dtype) if a.shape == b.shape else a
     return (None if loss is None else float(loss)), grads
+
+
+def step(ctx, model, x: np.ndarray, y: np.ndarray, lr: float,
+         reg: float) -> tuple[object, dict[str, np.ndarray], dict]:
+    """One ``harness_train_step`` of ``model``: ``(what it returned, the parameters before,
+    the parameters after)``; ``model`` is left stepped."""
+    before = {k: np.array(v) for k, v in ctx.call("harness_get_params", model=model).items()}
+    loss = ctx.call(TRAIN_STEP, model=model, x=x, y=y, lr=lr, reg=reg)
+    after = ctx.call("harness_get_params", model=model)
+    if not isinstance(after, dict):
+        raise SubmissionFailure("exception", "harness_get_params must return a dict of arrays, "
+                                f"got {type(after).__name__}")
+    return loss, before, after
 
 
 def follows_lr(ctx, fresh_model, x: np.ndarray, y: np.ndarray) -> bool:
@@ -55,10 +63,7 @@ def follows_lr(ctx, fresh_model, x: np.ndarray, y: np.ndarray) -> bool:
     (a step may keep state between calls). A step that ignores its lr shows its gradient only
     up to a scale."""
     def change(lr: float) -> np.ndarray:
-        model = fresh_model()
-        before = {k: np.array(v) for k, v in ctx.call("harness_get_params", model=model).items()}
-        ctx.call(TRAIN_STEP, model=model, x=x, y=y, lr=lr, reg=0.0)
-        after = ctx.call("harness_get_params", model=model)
+        _, before, after = step(ctx, fresh_model(), x, y, lr, 0.0)
         return np.concatenate([(np.asarray(before[k], np.float64) -
                                 np.asarray(after[k], np.float64)).ravel() for k in sorted(before)])
 

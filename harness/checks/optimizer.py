@@ -247,9 +247,8 @@ def fused_step_problem(ctx) -> str | None:
         model = model_with(ctx, start, p.hidden, activation)
         out = []
         for rate in rates:
-            ctx.call(backprop.TRAIN_STEP, model=model, x=p.x, y=p.y, lr=rate, reg=0.0)
-            out.append({k: np.asarray(v, np.float64) for k, v in
-                        ctx.call("harness_get_params", model=model).items()})
+            _, _, after = backprop.step(ctx, model, p.x, p.y, rate, 0.0)
+            out.append({k: np.asarray(v, np.float64) for k, v in after.items()})
         return out
 
     names = sorted(params)
