@@ -30,6 +30,12 @@ Conventions shared by every hook:
 - What a submission is like is declared in ``harness_info`` (see there and
   :mod:`harness.grading.declarations`): the adapter declares, it does not rewrite.
 
+Hooks by convention (:mod:`harness.conventions`): a plugin may leave out get_params and
+set_params when the model keeps its parameters where students usually do (``W1, b1, ...`` keys
+or attributes, a list of arrays, a list of layers with weights and biases), and forward and
+predict when the model has methods of those names; ``harness_train`` may return its log as a
+dict of lists, in the usual spellings (``loss``, ``val_accuracy``, ``lrs``, ...).
+
 Parts of the assignment and the hooks grading them: model = build_model, get_params, set_params,
 forward, predict, loss_and_grads; train = optimizer_step, train; search = search;
 test = load_checkpoint, test. Code whose backprop is fused with the update implements

@@ -59,11 +59,14 @@ class ContractCheck(Check):
             rows.append({"activation": None, "hidden_sizes": None, "ok": False,
                          "problem": problem})
         passed = sum(r["ok"] for r in rows)
-        details = {"cases": rows, "forward_returns": ctx.decl.forward_returns}
+        conventional = [h.removeprefix("harness_") for h in ctx.proc.by_convention]
+        details = {"cases": rows, "forward_returns": ctx.decl.forward_returns,
+                   "by_convention": conventional}
         if passed == len(rows):
+            by = f"; {', '.join(conventional)} by convention" if conventional else ""
             return Outcome(True, f"all {len(rows)} architectures build and behave "
                            f"({', '.join(ctx.activations)}; forward returns "
-                           f"{ctx.decl.forward_returns})", details=details)
+                           f"{ctx.decl.forward_returns}{by})", details=details)
         return Outcome(False, f"{len(rows) - passed} of {len(rows)} cases fail: "
                        + _grouped(rows), fraction=passed / len(rows), details=details)
 

@@ -22,6 +22,55 @@ from .artifacts import TrainedRun
 REQUIRED_KEYS = ("epoch", "train_loss", "val_acc")
 
 
+# What an epoch record's fields are called in students' logs; a dict of lists uses the plurals.
+HISTORY_NAMES = {
+    "epoch": ("epoch", "ep"),
+    "train_loss": ("train_loss", "loss", "training_loss", "avg_loss", "mean_loss", "epoch_loss",
+                   "tr_loss"),
+    "val_acc": ("val_acc", "val_accuracy", "valid_acc", "valid_accuracy", "validation_acc",
+                "validation_accuracy", "dev_acc"),
+    "val_loss": ("val_loss", "valid_loss", "validation_loss", "dev_loss"),
+    "lr": ("lr", "learning_rate", "eta"),
+}
+_PLURAL = {"accuracy": "accuracies", "loss": "losses"}
+
+
+def _spellings(name: str) -> tuple[str, ...]:
+    last = name.rsplit("_", 1)[-1]
+    return (name, name[: -len(last)] + _PLURAL.get(last, last + "s"))
+
+
+_CANONICAL = {spelling: key for key, names in HISTORY_NAMES.items()
+              for name in names for spelling in _spellings(name)}
+
+
+def history_records(history):
+    """A returned history as per-epoch dicts with the contract's field names: a list of dicts
+    or a dict of lists (``{"loss": [...], "val_acc": [...]}``), fields in the spellings of
+    :data:`HISTORY_NAMES` (and their plurals), ``epoch`` counted when left out or counted from
+    0. Anything else is returned as it is, for :func:`history_problems` to describe."""
+    if isinstance(history, dict):
+        columns = {k: v for k, v in history.items() if isinstance(v, (list, tuple))}
+        lengths = {len(v) for v in columns.values()}
+        if len(lengths) != 1:
+            return history
+        n = lengths.pop()
+        history = [{k: v[i] for k, v in columns.items()} for i in range(n)]
+    if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
+        return history
+    out = []
+    for i, record in enumerate(history, start=1):
+        renamed = {}
+        for key, value in record.items():
+            canonical = _CANONICAL.get(str(key).lower().replace(" ", "_"))
+            if canonical and (canonical not in renamed or key == canonical):
+                renamed[canonical] = value
+        out.append({"epoch": i, **renamed})
+    if out and all(r["epoch"] == i for i, r in enumerate(out)):  # counted from 0
+        out = [{**r, "epoch": i} for i, r in enumerate(out, start=1)]
+    return out
+
+
 def lr_values(record: dict) -> list[float] | None:
     """The learning rates an epoch record reports: one, a list per step, or None."""
     lr = record.get("lr")
@@ -35,8 +84,8 @@ def history_problems(history, max_epochs: int) -> list[str]:
     Required per epoch: epoch (1-based), train_loss, val_acc; optional: lr (a number, or one per
     step), val_loss."""
     if not isinstance(history, list) or not history:
-        return [f"harness_train must return a non-empty list of per-epoch dicts, got "
-                f"{type(history).__name__}"]
+        return [f"harness_train must return per-epoch records (a list of dicts, or a dict of "
+                f"lists) with train_loss and val_acc, got {type(history).__name__}"]
     problems = []
     if len(history) > max_epochs:
         problems.append(f"{len(history)} epochs run, over the budget of {max_epochs}")
@@ -98,6 +147,7 @@ def train(ctx, name: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.nd
                        checkpoint_path=str(checkpoint_path),
                        checkpoint_dir=str(checkpoint_dir), data_dir=data_dir)
     seconds = time.perf_counter() - started
+    history = history_records(history)
     problems = history_problems(history, budget["epochs"])
     if problems:
         return "; ".join(problems)

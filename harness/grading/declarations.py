@@ -21,6 +21,9 @@ key                       values (default first)               for a submission 
 ``leaky_relu_slope``      0.01, a float                        leaky ReLU has another slope
 ``data``                  "arrays", "files"                    training reads dataset files
                                                                with its own loader
+``params``                found by convention, or a name       model keeps its parameters in
+                                                               one of several members (see
+                                                               :mod:`harness.conventions`)
 ========================  ===================================  =================================
 
 Unknown keys and bad values are not fatal: they are kept as ``problems`` (with the closest valid
@@ -38,7 +41,7 @@ L2_PLACES = ("loss", "optimizer")
 DATA_MODES = ("arrays", "files")
 HIDDEN_LAYERS = (2, 1, 3, 4, 5, 6, 7, 8)
 KEYS = ("name", "hidden_layers", "equal_hidden_sizes", "activations", "forward_returns", "l2",
-        "momentum", "biases", "leaky_relu_slope", "data")
+        "momentum", "biases", "leaky_relu_slope", "data", "params")
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class Declarations:
     biases: bool = True
     leaky_relu_slope: float = 0.01
     data: str = "arrays"
+    params: str | None = None
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     def hidden(self, sizes) -> list[int]:
@@ -117,6 +121,12 @@ def parse(info) -> Declarations:
         choice("l2", L2_PLACES)
     if "data" in info:
         choice("data", DATA_MODES)
+    if "params" in info:
+        if isinstance(info["params"], str) and info["params"]:
+            values["params"] = info["params"][:200]
+        else:
+            problems.append(f"params={info['params']!r} should name the member holding the "
+                            "parameters, e.g. 'weights'; ignored")
     if "leaky_relu_slope" in info:
         slope = info["leaky_relu_slope"]
         if isinstance(slope, (int, float)) and 0 <= slope < 1:

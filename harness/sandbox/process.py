@@ -124,6 +124,7 @@ class SubmissionProcess:
         self._worker: _Spawned | None = None  # the worker loaded with the plugin
         self.generation = 0
         self.implemented: list[str] = []
+        self.by_convention: list[str] = []
         self.load_error: SubmissionFailure | None = None
         self.blocked_imports: list[dict] = []  # {"module", "file", "line"}, every generation
         self.restarts = 0
@@ -211,6 +212,7 @@ class SubmissionProcess:
             return
         self.load_error = None
         self.implemented = list(hello["implemented"])
+        self.by_convention = [h for h in hello.get("by_convention") or [] if isinstance(h, str)]
         self._locate_worker()
         if self._restarts_ahead is None or self._restarts_ahead > 0:
             self._spare = self._spawn()

@@ -148,10 +148,32 @@ class Worker:
             return {"ok": False, "error": f"loading {PLUGIN_FILE} failed"
                     + (f": {said}" if said else ""),
                     "traceback": student_traceback(exc, self.submission)}
+        by_convention = self._register_conventions()
         implemented = sorted(name for name in dir(self.pm.hook)
                              if name.startswith("harness_")
                              and getattr(self.pm.hook, name).get_hookimpls())
-        return {"ok": True, "implemented": implemented}
+        return {"ok": True, "implemented": implemented, "by_convention": by_convention}
+
+    def _register_conventions(self) -> list[str]:
+        """The harness's conventional defaults (:mod:`harness.conventions`) for the hooks the
+        plugin leaves out; the names of those registered."""
+        from harness import conventions
+
+        missing = [h for h in conventions.CONVENTIONAL
+                   if not getattr(self.pm.hook, h).get_hookimpls()]
+        if missing:
+            self.pm.register(conventions.defaults(missing, self._declared_params, self.pm.hook),
+                             "conventions")
+        return missing
+
+    def _declared_params(self) -> str | None:
+        """The ``params`` declaration of ``harness_info`` (read when a default first needs it)."""
+        if not hasattr(self, "_params_declaration"):
+            info = self.pm.hook.harness_info() if self.pm.hook.harness_info.get_hookimpls() \
+                else None
+            value = info.get("params") if isinstance(info, dict) else None
+            self._params_declaration = value if isinstance(value, str) else None
+        return self._params_declaration
 
     def handle_of(self, obj: Any) -> int:
         key = len(self.objects) + 1

@@ -1,5 +1,6 @@
-"""Alice's adapter: translates the harness's contract to her layer objects, (out, in) weights,
-pickle checkpoints and dict-of-lists training log. Translation only."""
+"""Alice's adapter: translates the harness's contract to her layer objects, (out, in) weights
+and pickle checkpoints. Translation only; her parameters, forward, predict and dict-of-lists
+training log are read by convention."""
 
 import os
 
@@ -19,31 +20,6 @@ def harness_info():
 @hookimpl
 def harness_build_model(input_dim, hidden_sizes, activation, num_classes, seed, dtype):
     return Net(input_dim, hidden_sizes, num_classes, activation, seed, np.dtype(dtype))
-
-
-@hookimpl
-def harness_get_params(model):
-    params = {}
-    for i, d in enumerate(model.dense, start=1):
-        params[f"W{i}"], params[f"b{i}"] = d.weight.T, d.bias
-    return params
-
-
-@hookimpl
-def harness_set_params(model, params):
-    for i, d in enumerate(model.dense, start=1):
-        d.weight = np.array(params[f"W{i}"]).T.copy()
-        d.bias = np.array(params[f"b{i}"]).copy()
-
-
-@hookimpl
-def harness_forward(model, x):
-    return model.forward(x.astype(model.dense[0].weight.dtype))
-
-
-@hookimpl
-def harness_predict(model, x):
-    return model.predict(x.astype(model.dense[0].weight.dtype))
 
 
 @hookimpl
@@ -67,12 +43,10 @@ def harness_optimizer_step(model, grads, lr):
 def harness_train(x_train, y_train, x_val, y_val, config, budget, checkpoint_path):
     net = Net(x_train.shape[1], config["hidden_sizes"], config["num_classes"],
               config["activation"], config["seed"])
-    log = fit(net, x_train, y_train, x_val, y_val, epochs=budget["epochs"], lr0=config["lr"],
-              schedule=config["lr_decay"], gamma=config["decay_rate"],
-              every=config["step_every"], lam=config["reg"], batch=config["batch_size"],
-              save_to=checkpoint_path, seed=config["seed"], time_limit=budget["max_seconds"])
-    return [{"epoch": e + 1, "train_loss": loss, "val_acc": acc, "lr": lr}
-            for e, (loss, acc, lr) in enumerate(zip(log["loss"], log["val_acc"], log["lr"]))]
+    return fit(net, x_train, y_train, x_val, y_val, epochs=budget["epochs"], lr0=config["lr"],
+               schedule=config["lr_decay"], gamma=config["decay_rate"],
+               every=config["step_every"], lam=config["reg"], batch=config["batch_size"],
+               save_to=checkpoint_path, seed=config["seed"], time_limit=budget["max_seconds"])
 
 
 @hookimpl
