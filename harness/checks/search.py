@@ -199,7 +199,9 @@ class SearchCheck(Check):
         chosen = "the harness took the best" if computed_best else "best"
         return Outcome(True, f"{len(trials)} trials recorded; {chosen}: lr={best['lr']:g}, "
                        f"hidden={best['hidden_sizes']}, reg={best['reg']:g} (val accuracy "
-                       f"{top:.4f})", details=details)
+                       f"{top:.4f} after {s.search_budget['epochs']} epochs on "
+                       f"{min(n_train, len(data.x_train)):,} images: a search trial, not a "
+                       "full run)", details=details)
 
 
 def _missing_message(missing: set, expected: set, got: dict) -> str:
