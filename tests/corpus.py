@@ -46,9 +46,13 @@ OPERATORS = {
     "l2-over-batch": ("gradient", "the L2 gradient is divided by the batch size"),
     "l2-on-biases": ("gradient", "L2 is applied to the bias gradient"),
     "loss-summed": ("loss", "summed over the batch instead of averaged"),
+    "loss-mean-all": ("loss", "also divided by the number of classes"),
+    "loss-sign": ("loss", "without its minus sign"),
+    "l2-penalty-over-batch": ("loss", "the L2 penalty is divided by the batch size"),
     "loss-no-penalty": ("loss", "add the matching penalty to the loss"),
     "step-sign": ("optimizer", "sign error"),
     "step-frozen-biases": ("optimizer", "b1"),
+    "step-lr-ignored": ("optimizer", "ignores the learning rate it is given"),
     "no-decay": ("optimizer", "the learning rate does not decay"),
     "save-last": ("checkpoint", "not the best"),
 }

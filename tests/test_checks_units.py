@@ -8,6 +8,8 @@ import pytest
 
 from harness.checks import numerics
 from harness.checks.diagnoses import gradient as bugs
+from harness.checks.diagnoses import loss as loss_bugs
+from harness.checks.diagnoses import optimizer as step_bugs
 from harness.checks.optimizer import describe_step, expected_lr
 from harness.checks.policy import reachable_files, scan_source, scan_submission, verdict
 from harness.checks.search import RecordsError, normalize, read_records
@@ -73,6 +75,40 @@ def test_two_bugs_at_once_are_named_together():
     assert found["W2"] == ["batch-sum+l2-missing"]
     said = bugs.message(found["W2"])
     assert "not averaged over the batch" in said and "L2 term is missing" in said
+
+
+LOGITS = numerics.logits(PARAMS, X, "tanh")
+
+
+@pytest.mark.parametrize("model", loss_bugs.DATA_MODELS, ids=lambda m: m.name)
+def test_every_loss_model_is_recognised_as_itself(model):
+    value = loss_bugs.data_term(LOGITS, Y, **model.changes)
+    assert not np.isclose(value, numerics.cross_entropy(LOGITS, Y), rtol=1e-2)
+    assert loss_bugs.explain_data(value, LOGITS, Y) is model
+    assert loss_bugs.explain_data(value * 1.01, LOGITS, Y) is None  # numbers, not closeness
+
+
+def test_mean_cross_entropy_and_its_float32_or_epsilon_forms_are_no_loss_bug():
+    assert loss_bugs.data_term(LOGITS, Y) == pytest.approx(numerics.cross_entropy(LOGITS, Y))
+    p = np.exp(LOGITS - LOGITS.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    with_eps = float(-np.mean(np.log(p[np.arange(len(Y)), Y] + 1e-7)))
+    assert loss_bugs.explain_data(with_eps, LOGITS, Y) is None
+
+
+@pytest.mark.parametrize("model", loss_bugs.PENALTY_MODELS, ids=lambda m: m.name)
+@pytest.mark.parametrize("coefficient", (0.5, 1.0))
+def test_every_penalty_model_is_recognised_under_either_coefficient(model, coefficient):
+    grown = loss_bugs.penalty(PARAMS, 0.1, len(Y), coefficient, **model.changes)
+    assert loss_bugs.explain_penalty(grown, PARAMS, 0.1, len(Y)) is model
+    right = loss_bugs.penalty(PARAMS, 0.1, len(Y), coefficient)
+    assert loss_bugs.explain_penalty(right, PARAMS, 0.1, len(Y)) is None
+
+
+@pytest.mark.parametrize("model", step_bugs.STEP_MODELS, ids=lambda m: m.name)
+def test_every_step_model_is_recognised_as_itself(model):
+    theta1 = step_bugs.step(THETA, N, 0.1, **model.changes)
+    assert describe_step(THETA, theta1, N, 0.1, {"rtol": 1e-7, "atol": 1e-10}) == model.message
 
 
 def test_an_unknown_bug_is_located_where_backprop_starts_to_go_wrong():

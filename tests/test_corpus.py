@@ -23,3 +23,20 @@ def test_cell(style, operator, data_dir, tmp_path):
 def test_the_corpus_is_as_wide_as_it_claims():
     assert len(OPERATORS) >= 15
     assert all(operators_in(style) for style in STYLES.values())
+
+
+def test_every_bug_model_names_a_fixture_that_exists_and_says_its_message():
+    """A model's ``fixture``: a corpus operator whose expected verdict is the model's message,
+    or a submission in the repository."""
+    from corpus import ROOT
+
+    from harness.checks.diagnoses import gradient, loss, optimizer
+    models = [*gradient.MODELS, *loss.DATA_MODELS, *loss.PENALTY_MODELS, *optimizer.STEP_MODELS]
+    with_fixture = [m for m in models if m.fixture]
+    assert len(with_fixture) >= 20
+    for m in with_fixture:
+        if m.fixture.startswith("corpus:"):
+            owner, says = OPERATORS[m.fixture.removeprefix("corpus:")]
+            assert says in m.message or owner == "optimizer" and says == "b1", m.name
+        else:
+            assert (ROOT / m.fixture / "harness_plugin.py").is_file(), m.name

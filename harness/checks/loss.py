@@ -17,6 +17,7 @@ from . import Check, Outcome, backprop, checkimpl, numerics
 from .artifacts import L2Convention, Objective
 from .common import REG, model_with
 from .diagnoses import gradient as bugs
+from .diagnoses import loss as loss_bugs
 from .probes import probe
 
 CONVENTIONS = {"0.5·λ·Σ‖W‖²": 0.5, "λ·Σ‖W‖²": 1.0}
@@ -70,29 +71,35 @@ class LossCheck(Check):
             notes.append(f"an epsilon of {eps:g} inside the log (fine)")
             details["log_epsilon"] = eps
         elif not np.isclose(loss0, ce, rtol=LOSS_RTOL):
-            outcome = self._l2(ctx, params, grads0, grads1, loss0, loss1, [], details, source)
+            instead = self._not_cross_entropy(ctx, loss0, ce, logits, y, details)
+            outcome = self._l2(ctx, params, grads0, grads1, loss0, loss1, [], details, source,
+                               len(y))
             said = outcome.message.removeprefix(CE_RIGHT)  # its L2 findings still stand
-            return Outcome(False, "; ".join([self._not_cross_entropy(ctx, loss0, ce, logits, y),
-                                             said]), details=details)
-        return self._l2(ctx, params, grads0, grads1, loss0, loss1, notes, details, source)
+            return Outcome(False, f"{instead}; {said}", details=details)
+        return self._l2(ctx, params, grads0, grads1, loss0, loss1, notes, details, source,
+                        len(y))
 
     def _not_cross_entropy(self, ctx, loss0: float, ce: float, logits: np.ndarray,
-                           y: np.ndarray) -> str:
-        """What the loss is instead of mean cross-entropy: another known objective (then the
-        gradient check judges the backprop of that loss), the sum, or just the numbers."""
-        for name, (label, value) in bugs.OBJECTIVES.items():
-            if np.isclose(loss0, value(logits, y), rtol=LOSS_RTOL):
-                ctx.artifacts.put(Objective(name, label))
-                return (f"the loss is {label}, not mean cross-entropy (with reg=0 it is "
-                        f"{loss0:.6g}; cross-entropy would be {ce:.6g})")
-        hint = " (summed over the batch instead of averaged?)" \
-            if ce and np.isclose(loss0 / ce, len(y), rtol=1e-3) else ""
-        return (f"with reg=0 the loss is {loss0:.6g}, but the mean cross-entropy the harness "
-                f"computes for the parameters it set is {ce:.6g}{hint}")
+                           y: np.ndarray, details: dict) -> str:
+        """What the loss is instead of mean cross-entropy: the bug model that gives its value
+        (:mod:`harness.checks.diagnoses.loss`; for another objective, the gradient check then
+        judges the backprop of that loss), or just the numbers."""
+        model = loss_bugs.explain_data(loss0, logits, y)
+        if model is not None:
+            details.setdefault("diagnoses", []).append(model.name)
+        numbers = f"with reg=0 the loss is {loss0:.6g}; mean cross-entropy would be {ce:.6g}"
+        if model is None:
+            return (f"with reg=0 the loss is {loss0:.6g}, but the mean cross-entropy the harness "
+                    f"computes for the parameters it set is {ce:.6g}")
+        if "objective" in model.changes:
+            name = model.changes["objective"]
+            ctx.artifacts.put(Objective(name, bugs.OBJECTIVES[name][0]))
+        return f"{model.message} ({numbers})"
 
-    def _l2(self, ctx, params, grads0, grads1, loss0, loss1, notes, details,
-            source) -> Outcome:
-        """The L2 term: its convention in the loss, and whether the gradient carries it."""
+    def _l2(self, ctx, params, grads0, grads1, loss0, loss1, notes, details, source,
+            n: int) -> Outcome:
+        """The L2 term: its convention in the loss (or the penalty bug that gives its value),
+        and whether the gradient carries it; ``n`` the probe's batch size."""
 
         penalty = loss1 - loss0
         w2, b2 = numerics.sum_sq(params, "W"), numerics.sum_sq(params, "b")
@@ -108,13 +115,18 @@ class LossCheck(Check):
                                       details)
         if found is None:
             carried = _l2_in_gradient(params, grads0, grads1)
+            model = loss_bugs.explain_penalty(penalty, params, REG, n)
+            numbers = (f"with reg={REG} the loss grows by {penalty:.6g}; expected "
+                       f"0.5·λ·Σ‖W‖² = {0.5 * REG * w2:.6g} or λ·Σ‖W‖² = {REG * w2:.6g}")
+            if model is not None:
+                details.setdefault("diagnoses", []).append(model.name)
+                return Outcome(False, f"{model.message} ({numbers})", fraction=0.5,
+                               details=details)
             hint = "" if penalty else (
                 f" (its gradient carries {carried}: add the matching penalty to the loss)"
                 if carried else " (L2 is weight decay in your optimizer? declare "
                 "l2='optimizer' in harness_info)")
-            return Outcome(False, f"with reg={REG} the loss grows by {penalty:.6g}; expected "
-                           f"0.5·λ·Σ‖W‖² = {0.5 * REG * w2:.6g} or λ·Σ‖W‖² = {REG * w2:.6g}"
-                           + hint, fraction=0.5, details=details)
+            return Outcome(False, numbers + hint, fraction=0.5, details=details)
         ctx.artifacts.put(found)
         details.update(l2_convention=found.label, biases_regularized=found.biases)
 

@@ -19,6 +19,7 @@ import numpy as np
 from . import Check, Outcome, backprop, checkimpl
 from .artifacts import TrainedRun
 from .common import model_with
+from .diagnoses import optimizer as step_bugs
 from .probes import probe
 from .runs import lr_values
 from .schedules import recognise
@@ -166,7 +167,7 @@ class OptimizerCheck(Check):
                     return (f"the second step carries momentum ≈ {mu:.3g} although the harness "
                             "asked for none (momentum=0): plain SGD must be possible")
                 return f"the second step: {problem}"
-            if problem == "the step did not change the parameters":
+            if problem == step_bugs.BY_NAME["step-frozen"].message:
                 s.step(LR, 0.0, 0.0)  # an optimizer whose first step does nothing: the next?
                 second = s.describe(s.theta[1], s.theta[2], s.grads[1], LR)
                 if second != problem:
@@ -292,25 +293,16 @@ def _short(values) -> str:
 
 
 def describe_step(theta0, theta1, g, lr, tol: dict) -> str | None:
-    """What one step from ``theta0`` to ``theta1`` with gradient ``g`` did, if not SGD; ``tol``
-    is the ``np.allclose`` tolerance for the parameters' dtype."""
+    """What one step from ``theta0`` to ``theta1`` with gradient ``g`` did, if not SGD: the
+    bug model that reproduces it (:mod:`harness.checks.diagnoses.optimizer`), or what it
+    measurably did; ``tol`` is the ``np.allclose`` tolerance for the parameters' dtype."""
     def close(a, b):
         return bool(np.allclose(a, b, **tol))
 
-    delta = theta1 - theta0
     if close(theta1, theta0 - lr * g):
         return None
-    if np.allclose(delta, 0):
-        return "the step did not change the parameters"
-    if close(theta1, theta0 + lr * g):
-        return "the step goes uphill (θ + lr·g): sign error"
-    if abs(float(np.median(np.abs(delta))) / lr - 1) < 0.05:
-        return ("the step moves most parameters by ≈ lr whatever the gradient's size, like "
-                "Adam or RMSProp: the assignment asks for SGD")
-    scale = float(delta @ (-g) / (g @ g))
-    if close(theta1, theta0 - scale * g):
-        return f"the step is θ − {scale:.4g}·g, not θ − lr·g with lr={lr}"
-    return "the step is not θ − lr·g (another optimizer, or weight decay inside the step?)"
+    model = step_bugs.explain_step(theta0, theta1, g, lr, close)
+    return model.message if model else step_bugs.measured(theta0, theta1, g, lr, close)
 
 
 @checkimpl

@@ -97,8 +97,11 @@ class Net:
         logp = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
         n = x.shape[0]
         # mutate loss-summed: data_loss = -logp[np.arange(n), y].sum()
+        # mutate loss-mean-all: data_loss = -(np.eye(logp.shape[1])[y] * logp).mean()
+        # mutate loss-sign: data_loss = logp[np.arange(n), y].mean()
         data_loss = -logp[np.arange(n), y].mean()
         # mutate loss-no-penalty: reg_loss = 0.0
+        # mutate l2-penalty-over-batch: reg_loss = lam * sum((d.weight ** 2).sum() for d in self.dense) / n
         reg_loss = lam * sum((d.weight ** 2).sum() for d in self.dense)
         self._probs, self._y = np.exp(logp), y
         return float(data_loss + reg_loss)

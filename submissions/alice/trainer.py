@@ -11,9 +11,11 @@ from nn import Net
 def sgd_update(net, lr):
     for d in net.dense:
         # mutate step-sign: d.weight += lr * d.dweight
+        # mutate step-lr-ignored: d.weight -= d.dweight
         d.weight -= lr * d.dweight
         # mutate step-frozen-biases: pass
         # mutate step-sign: d.bias += lr * d.dbias
+        # mutate step-lr-ignored: d.bias -= d.dbias
         d.bias -= lr * d.dbias
 
 

@@ -4,10 +4,17 @@ A bug model is a transformation of the canonical computation (the gradient compu
 batch mean left out, with the tanh derivative taken from ``z``, ...). A check compares what the
 submission computed with what each model predicts for the same inputs, and names the models that
 reproduce the submission's numbers: evidence, not inference. A new diagnosis is a new model here
-plus a fixture submission that has the bug (``fixture``, under ``tests/fixtures``), and the
-tests grade every model's fixture and expect its message.
+plus a fixture that has the bug (``fixture``: a submission's path in the repository, or
+``corpus:OPERATOR``, a bug operator of the style × bug corpus in ``tests/corpus.py``, applied
+to every style that can have it), and the tests grade the fixtures and expect the message.
 
 - :mod:`harness.checks.diagnoses.gradient`: backprop bugs, judged per tensor and activation.
+- :mod:`harness.checks.diagnoses.loss`: what a loss is instead of mean cross-entropy, and what
+  its L2 penalty is instead of either accepted convention.
+- :mod:`harness.checks.diagnoses.optimizer`: what one optimizer step does instead of θ − lr·g.
+
+Learning-rate schedules are recognised by shape, not diagnosed as bugs: any decay is decay
+(:mod:`harness.checks.schedules`).
 """
 
 from __future__ import annotations

@@ -27,37 +27,43 @@ MATCH = 1e-3  # normwise distance under which a model reproduces a submission's 
 
 MODELS: tuple[BugModel, ...] = (
     BugModel("batch-sum", "not averaged over the batch (× batch size)",
-             {"ce_scale": "batch"}, fixture="submissions/bob"),
+             {"ce_scale": "batch"}, fixture="corpus:batch-sum"),
     BugModel("batch-twice", "divided by the batch size twice", {"ce_scale": "1/batch"}),
     BugModel("factor-2", "off by a factor of 2", {"ce_scale": 2.0}),
     BugModel("factor-half", "off by a factor of 1/2", {"ce_scale": 0.5}),
     BugModel("sign", "sign error (the gradient of −loss)", {"sign": -1.0}),
     BugModel("no-onehot", "the output error is softmax(z) without subtracting one-hot(y)",
-             {"no_onehot": True}),
+             {"no_onehot": True}, fixture="corpus:no-onehot"),
     BugModel("output-derivative", "an activation derivative is applied at the output layer "
              "(an activation on the logits?)", {"output_derivative": True}),
     BugModel("derivative-missing", "the activation's derivative is missing (the error passes "
-             "back as if the activation were the identity)", {"derivative": "identity"}),
+             "back as if the activation were the identity)", {"derivative": "identity"},
+             fixture="corpus:derivative-missing"),
     BugModel("derivative-from-z", "the derivative is computed from the pre-activation z "
              "instead of the activation a (1 − z² for tanh, z·(1 − z) for sigmoid)",
-             {"derivative": "from_z"}, activations=("sigmoid", "tanh")),
+             {"derivative": "from_z"}, activations=("sigmoid", "tanh"),
+             fixture="corpus:tanh-from-z"),
     BugModel("derivative-is-value", "the derivative is the activation's value instead of its "
-             "derivative", {"derivative": "value"}, activations=("sigmoid", "tanh")),
+             "derivative", {"derivative": "value"}, activations=("sigmoid", "tanh"),
+             fixture="corpus:sigmoid-value"),
     BugModel("tanh-one-minus-a", "tanh's derivative is 1 − a instead of 1 − a²",
              {"derivative": "one_minus_a"}, activations=("tanh",),
-             fixture="submissions/wrong_derivative"),
+             fixture="tests/fixtures/submissions/wrong_derivative"),
     BugModel("leaky-slope-missing", "leaky ReLU's derivative is 0 for negative inputs (the "
-             "slope is missing)", {"derivative": "relu"}, activations=("leaky_relu",)),
+             "slope is missing)", {"derivative": "relu"}, activations=("leaky_relu",),
+             fixture="corpus:leaky-slope-missing"),
     BugModel("biases-zero", "the bias gradient is zero (biases not trained?)",
-             {"zero_biases": True}),
-    BugModel("transposed", "transposed (the gradient of Wᵀ)", {"transposed": True}),
-    BugModel("l2-missing", "the L2 term is missing from this gradient", {"l2_scale": 0.0}),
+             {"zero_biases": True}, fixture="corpus:biases-zero"),
+    BugModel("transposed", "transposed (the gradient of Wᵀ)", {"transposed": True},
+             fixture="tests/fixtures/submissions/transposed"),
+    BugModel("l2-missing", "the L2 term is missing from this gradient", {"l2_scale": 0.0},
+             fixture="corpus:l2-missing"),
     BugModel("l2-over-batch", "the L2 gradient is divided by the batch size (λ·θ/N)",
-             {"l2_scale": "1/batch"}),
+             {"l2_scale": "1/batch"}, fixture="corpus:l2-over-batch"),
     BugModel("l2-other-convention", "the L2 gradient uses the other convention than the loss "
-             "(a factor of 2)", {"l2_scale": "other"}),
+             "(a factor of 2)", {"l2_scale": "other"}, fixture="corpus:l2-other-convention"),
     BugModel("l2-on-biases", "L2 is applied to the bias gradient although the loss does not "
-             "regularize biases", {"l2_biases": True}),
+             "regularize biases", {"l2_biases": True}, fixture="corpus:l2-on-biases"),
     BugModel("l2-in-optimizer-too", "the L2 term is in the gradient although L2 is declared "
              "to live in the optimizer (applied twice)", {"l2_added": "reg"}),
     BugModel("l2-in-optimizer-too-2x", "the L2 term is in the gradient although L2 is declared "
