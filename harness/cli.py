@@ -211,14 +211,22 @@ def _grade_one(args: argparse.Namespace, submission: str) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from .batch.rerender import NothingToRender, rerender
+    from .present.gradebook import RosterError, read_canvas_roster
 
+    if args.roster and args.csv_format != "canvas":
+        raise UsageError("--roster is a Canvas gradebook export: use it with --csv-format canvas")
     try:
-        written = rerender(Path(args.directory), tuple(Path(t) for t in args.template),
-                           args.csv_format)
-    except NothingToRender as exc:
+        roster = read_canvas_roster(Path(args.roster)) if args.roster else None
+        written, unmatched = rerender(Path(args.directory),
+                                      tuple(Path(t) for t in args.template), args.csv_format,
+                                      roster, args.assignment)
+    except (NothingToRender, RosterError) as exc:
         raise UsageError(str(exc)) from None
     for path in written:
         print(f"wrote {path}")
+    if unmatched:
+        print(f"not in {args.roster}, so left out of grades-canvas.csv (grades.csv has them): "
+              + ", ".join(unmatched), file=sys.stderr)
     return 0
 
 
@@ -407,7 +415,15 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--template", action="append", default=[], metavar="DIR",
                      help="starter code ignored by the similarity report (repeatable)")
     rep.add_argument("--csv-format", choices=FORMATS, default="harness",
-                     help="grades.csv columns (a batch): harness, canvas or moodle")
+                     help="also a platform's import file beside grades.csv (a batch): canvas "
+                          "or moodle")
+    rep.add_argument("--roster", type=_existing_file, metavar="CSV",
+                     help="the course's Canvas gradebook export: each submission matched to "
+                          "its student (Canvas ID in the folder name, SIS login, or name)")
+    rep.add_argument("--assignment", default="harness", metavar="TITLE",
+                     help="the grade column's title in the platform file (for Canvas, an "
+                          "existing assignment's column as the export spells it, e.g. "
+                          "'HW1 (12345)', updates that assignment)")
     rep.set_defaults(func=_report)
 
     chk = sub.add_parser("checks", help="list the checks: points, what they need and produce")

@@ -13,6 +13,7 @@ its content. Needs Chromium (Debian: apt-get install chromium) and Pillow.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -41,10 +42,14 @@ def shoot(browser: str, page: Path, png: Path, height: int = 4000) -> None:
     from PIL import Image, ImageChops
 
     while True:
-        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
-                        "--hide-scrollbars", f"--window-size=1200,{height}",
-                        f"--screenshot={png}", page.as_uri()],
-                       check=True, capture_output=True, timeout=300)
+        # Chromium puts a socket in its temp directory, and a socket's path may not exceed 107
+        # bytes: a deep TMPDIR (a test's) aborts it. A short one of its own, removed after.
+        with tempfile.TemporaryDirectory(prefix="shot", dir="/tmp") as own:
+            subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                            "--hide-scrollbars", f"--user-data-dir={own}",
+                            f"--window-size=1200,{height}", f"--screenshot={png}",
+                            page.as_uri()], check=True, capture_output=True, timeout=300,
+                           env={**os.environ, "TMPDIR": own})
         image = Image.open(png).convert("RGB")
         background = Image.new("RGB", image.size, image.getpixel((image.width - 1,
                                                                    image.height - 1)))

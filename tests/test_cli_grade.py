@@ -57,7 +57,7 @@ def test_init_writes_a_template_that_grades_as_missing_hooks(data, tmp_path, cap
                  str(tmp_path / "r"), "--rubric", RUBRIC, "--no-report"]) == 1
     res = json.loads(capsys.readouterr().out)
     assert {m["hook"] for m in res["missing_hooks"]} >= {"harness_build_model", "harness_train"}
-    assert "missing hooks harness_build_model" in res["checks"][0]["message"]
+    assert "missing hook harness_build_model" in res["checks"][0]["message"]
 
 
 def test_extra_check_plugins_add_and_replace(data, tmp_path, capsys, monkeypatch):

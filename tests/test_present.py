@@ -148,6 +148,50 @@ def test_gradebook_formats(graded, fmt, header):
     rerender(out)  # back to the default for the other tests
 
 
+def test_a_canvas_roster_gives_each_submission_its_students_ids(graded, tmp_path, capsys):
+    """``harness report --csv-format canvas --roster EXPORT``: each submission matched to its
+    student by the Canvas ID in the folder name, the SIS login, or the name; the roster's own
+    values written; who is not in the roster left out and named; grades.csv untouched."""
+    from harness.cli import main
+    out, rows = graded
+    roster = tmp_path / "export.csv"
+    roster.write_text(
+        "Student,ID,SIS User ID,SIS Login ID,Section,HW1 (991)\n"
+        "    Points Possible,,,,,100.00\n"
+        '"Bob, Builder",40001,S-1,bbuilder,Sec A,\n'
+        '"Smith, Ann",40002,S-2,ref,Sec A,\n'
+        '"User, Torch",40003,S-3,tuser,Sec B,\n')
+    assert main(["report", str(out), "--csv-format", "canvas", "--roster", str(roster),
+                 "--assignment", "HW1 (991)"]) == 0
+    written = list(csv.reader(io.StringIO((out / "grades-canvas.csv").read_text())))
+    assert written[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                          "HW1 (991)"]
+    by_id = {r[1]: r for r in written[1:]}
+    assert by_id["40002"][:5] == ["Smith, Ann", "40002", "S-2", "ref", "Sec A"]
+    assert by_id["40002"][5] == str(rows["ref"]["score"])
+    # ref by its SIS login, torch_user by name; bob and bob_copy spell no student: not guessed
+    assert set(by_id) == {"40002", "40003"}
+    said = capsys.readouterr().err
+    assert "left out of grades-canvas.csv" in said and "bob_copy" in said
+    assert list(csv.reader(io.StringIO((out / "grades.csv").read_text())))[0][0] == "submission"
+    rerender(out)
+
+
+def test_roster_matching_by_canvas_id_login_and_name():
+    from harness.present.gradebook import match_roster
+    roster = [{"Student": "Builder, Bob", "ID": "40001", "SIS User ID": "S-1",
+               "SIS Login ID": "bbuilder", "Section": ""},
+              {"Student": "Jane Doe", "ID": "40002", "SIS User ID": "", "SIS Login ID": "",
+               "Section": ""}]
+    # as Canvas names downloaded submissions (lastfirst_ID_submission), a login, names
+    names = ["builderbob_40001_777_hw1", "bbuilder", "doejane", "doejane_late_40002_9",
+             "someone"]
+    rows = [{}, {}, {}, {}, {"info": {"name": "Jane Doe"}}]
+    got = {n: s["ID"] for n, s in match_roster(names, rows, roster).items()}
+    assert got == {"builderbob_40001_777_hw1": "40001", "bbuilder": "40001",
+                   "doejane": "40002", "doejane_late_40002_9": "40002", "someone": "40002"}
+
+
 def test_pytest_items_show_each_checks_diagnosis(data_dir, tmp_path):
     sub = tmp_path / "bob"
     shutil.copytree(ROOT / "submissions" / "bob", sub)
@@ -186,7 +230,7 @@ def test_screenshots_of_report_and_overview(data_dir, tmp_path):
                            str(tmp_path), "--data-dir", str(data_dir), "--rubric", RUBRIC,
                            "--quick"], capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
-    for png in ("report-bob.png", "report-gated.png", "overview.png"):
+    for png in ("report-bob.png", "report-gated.png", "report-load-failure.png", "overview.png"):
         data = (tmp_path / png).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000, png
 

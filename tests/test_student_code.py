@@ -45,10 +45,10 @@ def test_script_with_its_own_file_loader_and_one_hidden_layer(data_dir, out_root
 
 @pytest.mark.parametrize("fixture, failing, message", [
     ("reload_assumes_relu", "checkpoint", "the activation is not read from the checkpoint"),
-    ("best_by_val_loss", "checkpoint", "the one with the lowest validation loss"),
+    ("best_by_val_loss", "checkpoint", "the epoch with the lowest validation loss"),
     ("momentum_always", "optimizer", "carries momentum ≈ 0.9 although the harness asked for "
      "none"),
-    ("saved_before_training", "checkpoint", "it holds an untrained model"),
+    ("saved_before_training", "checkpoint", "holds an untrained model"),
     ("windows_path", "checkpoint", "the run wrote 'C:\\\\Users\\\\student\\\\hw1\\\\best_model.npz' "
      "elsewhere instead"),
     ("learned_nothing", "training", "the model learned nothing"),

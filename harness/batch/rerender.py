@@ -15,16 +15,18 @@ class NothingToRender(ValueError):
     """The directory holds no results."""
 
 
-def rerender(directory: Path, templates: tuple[Path, ...] = (),
-             csv_format: str = "harness") -> list[Path]:
+def rerender(directory: Path, templates: tuple[Path, ...] = (), csv_format: str = "harness",
+             roster: list[dict] | None = None,
+             assignment: str = "harness") -> tuple[list[Path], list[str]]:
     """Render ``directory``: one grade's (``report.html``) or a batch's (every report, then
-    ``index.html`` and ``grades.csv``). Returns the files written."""
+    ``index.html`` and ``grades.csv``, and a platform's gradebook matched against ``roster``).
+    Returns the files written, and the submissions the roster did not match."""
     problem = record.unreadable(directory)
     if problem:
         raise NothingToRender(problem)
     res = record.read(directory)
     if res:
-        return [render_from_records(directory, res)]
+        return [render_from_records(directory, res)], []
     graded = sorted(d for d in directory.iterdir()
                     if d.is_dir() and record.read(d) and not record.unreadable(d))
     if not graded:
@@ -35,8 +37,9 @@ def rerender(directory: Path, templates: tuple[Path, ...] = (),
     rows = [record.read(d) for d in graded]
     written = [render_from_records(d, r) for d, r in zip(graded, rows)
                if r.get("status") != "error"]
-    write_overview(rows, [d.name for d in graded], [Path(r.get("path", d)) for d, r in
-                                                    zip(graded, rows)], directory, templates,
-                   csv_format)
-    return [*written, directory / "index.html", directory / "grades.csv"]
+    unmatched = write_overview(rows, [d.name for d in graded],
+                               [Path(r.get("path", d)) for d, r in zip(graded, rows)],
+                               directory, templates, csv_format, roster, assignment)
+    extra = [directory / f"grades-{csv_format}.csv"] if csv_format != "harness" else []
+    return [*written, directory / "index.html", directory / "grades.csv", *extra], unmatched
 

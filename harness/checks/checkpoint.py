@@ -54,7 +54,7 @@ class CheckpointCheck(Check):
         main = self._main(ctx, details)
         details["main_ok"] = main is None
         if main is not None and details.get("fatal"):
-            return Outcome(False, main, details=details)
+            return Outcome(False, _said([main]), details=details)
         probes = [self._contained_probe(ctx, details, kind)
                   for kind in ("last_vs_best", "acc_vs_loss")]
         trained = ctx.train_config["activation"]
@@ -74,7 +74,7 @@ class CheckpointCheck(Check):
                            "records its architecture, and reloads in a fresh process",
                            details=details)
         fraction = 0.5 if main is None else 0.25 if not any(probes) else 0.0
-        return Outcome(False, "; ".join(problems), fraction=fraction, details=details)
+        return Outcome(False, _said(problems), fraction=fraction, details=details)
 
     def _load(self, ctx, run, details, what: str):
         """The reloaded model, or None after recording why it could not be loaded."""
@@ -87,19 +87,19 @@ class CheckpointCheck(Check):
                 details["traceback"] = failure.traceback
             return None
 
-    def _main(self, ctx, details) -> str | None:
+    def _main(self, ctx, details) -> tuple[str, str] | None:
         run = ctx.artifacts.get(TrainedRun)
         if run is None:
             details["fatal"] = True
-            return "no successful training run to take a checkpoint from"
+            return "no successful training run to take a checkpoint from", ""
         if not run.saved:
             details["fatal"] = True
-            return "no checkpoint: " + run.missing_checkpoint()
+            return "no checkpoint: " + run.missing_checkpoint(), ""
         model = self._load(ctx, run, details, "main")
         if model is None:
             ctx.artifacts.put(CheckpointVerdict(loadable=False))
             return f"loading the checkpoint failed: {details['main_load_error']}" + \
-                run.saved_where()
+                run.saved_where(), ""
         acc = _accuracy(ctx, model, ctx.data.x_val, ctx.data.y_val)
         accs = [r["val_acc"] for r in run.history]
         best = max(accs)
@@ -108,26 +108,28 @@ class CheckpointCheck(Check):
         tol = 1.0 / len(ctx.data.y_val)
         if abs(acc - best) <= tol:
             return None
-        said = f"the reloaded checkpoint scores {acc:.4f} on the validation set, but the best " \
-               f"epoch in the history scored {best:.4f}"
+        said = f"the main run: the reloaded checkpoint scores {acc:.4f} on the validation " \
+               f"set, the best epoch in the history {best:.4f}"
         which = _which_epoch(run.history, acc, tol)
-        if which.startswith(" (matching no epoch") and not beats_chance(
-                acc, ctx.data.num_classes):  # an epoch it matches explains it first
-            return said + ": it holds an untrained model (saved before training, or never " \
-                          "updated with the trained weights?)"
-        return said + which
+        if which is not None:
+            return which[0], f"{said}: {which[1]}"
+        if not beats_chance(acc, ctx.data.num_classes):  # an epoch it matches explains it first
+            return ("the checkpoint holds an untrained model (saved before training, or never "
+                    "updated with the trained weights?)", said)
+        return "the checkpoint matches no epoch's validation accuracy", said
 
     def _contained_probe(self, ctx, details, kind: str,
-                         activation: str | None = None) -> str | None:
+                         activation: str | None = None) -> tuple[str, str] | None:
         """A probe whose run fails says so in its own words; the main result stands."""
         try:
             return self._probe(ctx, details, kind, activation)
         except SubmissionFailure as failure:
             if failure.kind == "crashed":
                 ctx.proc.restart()
-            return f"probe run: {failure.message}"
+            return f"probe run: {failure.message}", ""
 
-    def _probe(self, ctx, details, kind: str, activation: str | None = None) -> str | None:
+    def _probe(self, ctx, details, kind: str,
+               activation: str | None = None) -> tuple[str, str] | None:
         s, data = ctx.settings, ctx.data
         n_train, n_val = s.probe_size
         y_val = data.y_val[:n_val]
@@ -148,16 +150,16 @@ class CheckpointCheck(Check):
         run = runs.train(ctx, name, data.x_train[:n_train], data.y_train[:n_train],
                          data.x_val[:n_val], labels, config, budget)
         if isinstance(run, str):
-            return f"probe run: {run}"
+            return f"probe run: {run}", ""
         if not run.saved:
-            return "probe run: no checkpoint: " + run.missing_checkpoint()
+            return "probe run: no checkpoint: " + run.missing_checkpoint(), ""
         model = self._load(ctx, run, details, kind)
         if model is None:
             return f"probe run ({activation}, hidden {hidden}): loading its checkpoint " \
-                   f"failed: {details[f'{kind}_load_error']}"
+                   f"failed: {details[f'{kind}_load_error']}", ""
         architecture = self._architecture(ctx, model, hidden)
         if architecture:
-            return architecture
+            return architecture, ""
         accs = [r["val_acc"] for r in run.history]
         acc = _accuracy(ctx, model, data.x_val[:n_val], labels)
         best, last = max(accs), accs[-1]
@@ -170,19 +172,20 @@ class CheckpointCheck(Check):
                 details[kind]["note"] = "the probe's last epoch was also its best: inconclusive"
             return None
         if kind == "last_vs_best" and abs(acc - last) <= tol:
-            return (f"saved the last model, not the best: in a run whose best epoch "
-                    f"({int(np.argmax(accs)) + 1}, val acc {best:.4f}) was not its last "
-                    f"({len(accs)}, {last:.4f}), the checkpoint scores {acc:.4f}")
-        said = f"in a probe run ({activation}, hidden {hidden}) the checkpoint scores " \
-               f"{acc:.4f}, but the best epoch scored {best:.4f}"
+            return HOLDS_LAST, (f"a probe run whose best epoch ({int(np.argmax(accs)) + 1}, "
+                                f"val acc {best:.4f}) was not its last ({len(accs)}, "
+                                f"{last:.4f}): the checkpoint scores {acc:.4f}")
+        said = f"a probe run ({activation}, hidden {'-'.join(map(str, hidden))}): the " \
+               f"checkpoint scores {acc:.4f}, the best epoch {best:.4f}"
         which = _which_epoch(run.history, acc, tol)
-        if which.startswith(" (matching no epoch") and details.get("main_ok") and \
-                activation != ctx.train_config["activation"]:
-            return said + (f": the model reloads right after the default "
-                           f"{ctx.train_config['activation']} run but not after a "
-                           f"{activation} run, so the activation is not read from the "
-                           "checkpoint (save it, and build the model from it)")
-        return said + which
+        if which is not None:
+            return which[0], f"{said}: {which[1]}"
+        if details.get("main_ok") and activation != ctx.train_config["activation"]:
+            return (f"the model reloads right after the default "
+                    f"{ctx.train_config['activation']} run but not after a {activation} run, "
+                    "so the activation is not read from the checkpoint (save it, and build the "
+                    "model from it)", said)
+        return "the checkpoint matches no epoch's validation accuracy", said
 
     def _architecture(self, ctx, model, hidden) -> str | None:
         """Whether the reloaded model has the probe's hidden sizes: a loader that rebuilds the
@@ -208,27 +211,40 @@ def _inconclusive(details: dict) -> bool:
     return "note" in details.get("last_vs_best", {})
 
 
-def _which_epoch(history: list[dict], acc: float, tol: float) -> str:
+HOLDS_LAST = "the checkpoint holds the last epoch, not the best by validation accuracy"
+
+
+def _which_epoch(history: list[dict], acc: float, tol: float) -> tuple[str, str] | None:
     """Which epoch a checkpoint's accuracy belongs to, and what that says about how it was
-    chosen."""
+    chosen: (the diagnosis, the epoch as evidence), or None when it matches no epoch."""
     accs = [r["val_acc"] for r in history]
     matches = _epoch_matching(accs, acc, tol)
     if not matches:
-        return " (matching no epoch's validation accuracy)"
+        return None
     losses = [r.get("val_loss") for r in history]
     last = len(accs) - 1
     if all(isinstance(v, (int, float)) for v in losses):
         loss_best = int(np.argmin(losses))
         if loss_best in matches and loss_best != int(np.argmax(accs)) and loss_best != last:
-            return (f": it holds epoch {loss_best + 1}, the one with the lowest validation "
-                    "loss; the best model is the one with the highest validation accuracy")
+            return ("the checkpoint holds the epoch with the lowest validation loss; the best "
+                    "model is the one with the highest validation accuracy",
+                    f"epoch {loss_best + 1}")
         if loss_best == last in matches:  # two explanations fit: say both, assert neither
-            return (f": it holds the last epoch ({len(accs)}), which is also the one with the "
+            return ("the checkpoint holds the last epoch, which is also the one with the "
                     "lowest validation loss; the best is the one with the highest validation "
-                    "accuracy")
+                    "accuracy", f"epoch {len(accs)}")
     if last in matches:
-        return f": it holds the last epoch ({len(accs)}), not the best"
-    return f": it holds epoch {matches[0] + 1}, not the best"
+        return HOLDS_LAST, f"epoch {len(accs)}, the last"
+    return "the checkpoint holds an epoch that is not the best", f"epoch {matches[0] + 1}"
+
+
+def _said(findings: list[tuple[str, str]]) -> str:
+    """Findings ``(diagnosis, evidence)`` as one message: each diagnosis once, with all its
+    evidence in one parenthesis."""
+    grouped: dict[str, list[str]] = {}
+    for diagnosis, evidence in findings:
+        grouped.setdefault(diagnosis, []).extend([evidence] if evidence else [])
+    return "; ".join(f"{d} ({'; '.join(e)})" if e else d for d, e in grouped.items())
 
 
 @checkimpl

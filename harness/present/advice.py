@@ -22,6 +22,14 @@ TRY_WHEN = [
      "fan_out)"),
     ("contract", "declare ", "add the declaration the message names to harness_info"),
     ("loss", "summed over the batch", "average the cross-entropy over the batch"),
+    ("loss", "divided by the number of classes", "sum −one-hot(y)·log p over the classes, "
+     "then average over the batch: −mean(log p[range(N), y])"),
+    ("loss", "without its minus sign", "the loss is −mean(log p[range(N), y]), a positive "
+     "number that falls as the model learns"),
+    ("loss", "penalty is divided by the batch size", "add λ·Σ‖W‖² (or 0.5·λ·Σ‖W‖²) once per "
+     "batch, not divided by the batch size"),
+    ("loss", "(L1)", "square the weights in the penalty: Σ‖W‖² is the sum of squares"),
+    ("loss", "the norm and not its square", "square the norm: Σ‖W‖² is the sum of squares"),
     ("loss", "squared error", "use cross-entropy: −mean(log softmax(z)[y])"),
     ("loss", "add the matching penalty",
      "add the L2 penalty to the loss: 0.5·λ·Σ‖W‖² if the gradient adds λ·W, λ·Σ‖W‖² if 2·λ·W"),
@@ -71,6 +79,8 @@ TRY_WHEN = [
     ("optimizer", "keeps state between calls", "make harness_train_step one plain SGD step, "
      "with no momentum carried from call to call"),
     ("optimizer", "ignores the lr", "use the lr the step is given"),
+    ("optimizer", "ignores the learning rate", "multiply the gradient by the lr the step is "
+     "given: θ − lr·g"),
     ("optimizer", "carries momentum", "apply momentum only when it is asked for (momentum > 0)"),
     ("optimizer", "like Adam", "the assignment asks for SGD: θ − lr·g"),
     ("checkpoint", "not the best",

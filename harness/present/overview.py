@@ -66,9 +66,12 @@ def _attention(e: dict) -> tuple:
 
 
 def write_overview(rows: list[dict], names: list[str], subs: list[Path], out_root: Path,
-                   templates: tuple[Path, ...] = (), csv_format: str = "harness") -> None:
-    """``out_root/index.html`` and ``out_root/grades.csv`` for ``rows`` (results documents)."""
-    write_gradebooks(rows, names, out_root, csv_format)
+                   templates: tuple[Path, ...] = (), csv_format: str = "harness",
+                   roster: list[dict] | None = None, assignment: str = "harness") -> list[str]:
+    """``out_root/index.html`` and ``out_root/grades.csv`` for ``rows`` (results documents),
+    and a platform's gradebook beside it (:func:`~harness.present.gradebook.write_gradebooks`);
+    the submissions a roster did not match."""
+    _, unmatched = write_gradebooks(rows, names, out_root, csv_format, roster, assignment)
     pairs = similar_pairs(subs, names, [template_path("harness_plugin.py.j2"), *templates])
     parts = ordered_parts(rows)
     entries = []
@@ -77,7 +80,8 @@ def write_overview(rows: list[dict], names: list[str], subs: list[Path], out_roo
             "name": name, "student": student_name(r), "status": r.get("status", "graded"),
             "score": r.get("score"), "max_score": r.get("max_score"),
             "parts": r.get("parts") or {}, "test_accuracy": r.get("test_accuracy"),
-            "failed": [c["name"] for c in r.get("checks", []) if not c["passed"]],
+            "failed": [c["name"] for c in r.get("checks", []) if not c["passed"]
+                       and not (c.get("details") or {}).get("not_loaded")],
             "error": r.get("error"), "gated_by": r.get("gated_by") or [],
             "report": f"{name}/report.html" if (out_root / name / "report.html").exists()
             else None,
@@ -96,3 +100,4 @@ def write_overview(rows: list[dict], names: list[str], subs: list[Path], out_roo
         median=float(np.median(scores)) if scores else None,
         platform=platform_file(csv_format) if csv_format != "harness" else None)
     write_atomic(out_root / "index.html", html)
+    return unmatched

@@ -22,7 +22,7 @@ def environment(html: bool = True) -> jinja2.Environment:
         return jinja2.Environment(loader=loader, keep_trailing_newline=True)
     env = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html", "j2"]),
                              trim_blocks=True, lstrip_blocks=True)
-    env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.2f}%"
+    env.filters["acc"] = lambda v: "–" if v is None else f"{v:.4f}"
     env.filters["num"] = lambda v, digits=4: "–" if v is None else f"{v:.{digits}g}"
     env.filters["clauses"] = clauses
     return env

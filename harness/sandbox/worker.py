@@ -145,9 +145,11 @@ class Worker:
                     "traceback": student_traceback(exc, self.submission)}
         except BaseException as exc:  # a broken plugin is the student's to fix: report it
             said = explain_load_error(exc, sys.modules.get("harness_submission_plugin"))
+            shown = student_traceback(exc, self.submission)
+            if said and not any(line.startswith("  File ") for line in shown.splitlines()):
+                shown = ""  # no line of the student's to show: the sentence says it all
             return {"ok": False, "error": f"loading {PLUGIN_FILE} failed"
-                    + (f": {said}" if said else ""),
-                    "traceback": student_traceback(exc, self.submission)}
+                    + (f": {said}" if said else ""), "traceback": shown}
         by_convention = self._register_conventions()
         implemented = sorted(name for name in dir(self.pm.hook)
                              if name.startswith("harness_")
