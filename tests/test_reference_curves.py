@@ -28,6 +28,13 @@ def test_a_cold_cache_trains_in_the_background_and_caches_the_finished_run(data_
     assert json.loads(path.read_text()) == history
     _, again = _start(data_dir)  # cached now: no second process
     assert again.helper is None and again.history(timeout=1)[0] == history
+    # beside the curves, the reference's first layer, for the report to set beside the
+    # student's: its saved best epoch, drawn by the report as a second tile grid
+    w1 = again.first_layer()
+    assert w1.shape == (data.input_dim, CONFIG["hidden_sizes"][0])
+    from harness.present.report import _figures
+    figs = _figures(None, None, w1 * 2, (28, 28), None, [], None, "t", w1)
+    assert figs["weights"].startswith("data:image/") and "weights_reference" in figs
 
 
 def test_a_run_cut_short_is_never_cached(data_dir):

@@ -255,7 +255,8 @@ def grade(submission: str | Path, dataset: str = "fashion-mnist", data_dir: str 
             res = results.assemble(sub, data, rubric, settings, outcomes, ctx.decl,
                                    proc.implemented, proc.load_error, output_tail, artifacts,
                                    overlay, run)
-            record.write(out, res, results.arrays(artifacts, data))
+            record.write(out, res, results.arrays(artifacts, data, curves.first_layer()
+                                                  if overlay is not None else None))
             if gradescope:
                 from harness.present.gradescope import to_gradescope
                 record.write_json(Path(gradescope), to_gradescope(res, rubric.visibility,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import sys
@@ -23,6 +24,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from harness import __version__
 from harness.data.locate import cache_root
@@ -64,11 +67,31 @@ def train_and_cache(data: GradeData, train_config: dict, epochs: int, path: Path
     with contextlib.nullcontext(workdir) if workdir else tempfile.TemporaryDirectory() as tmp:
         result = train(data.x_train, data.y_train, data.x_val, data.y_val,
                        data.num_classes, config, Path(tmp) / "ref.npz")
+        try:
+            with np.load(Path(tmp) / "ref.npz", allow_pickle=False) as saved:
+                buf = io.BytesIO()
+                np.save(buf, np.asarray(saved["W1"], np.float32), allow_pickle=False)
+            write_atomic(first_layer_path(path), buf.getvalue())
+        except (OSError, KeyError, ValueError):
+            pass  # the curves stand without the weights
     try:
         write_atomic(path, json.dumps(result.history))
     except OSError:
         pass
     return result.history
+
+
+def first_layer_path(path: Path) -> Path:
+    """Where the reference's first-layer weights (its saved best epoch) sit beside its curves."""
+    return path.with_suffix(".w1.npy")
+
+
+def cached_first_layer(path: Path) -> np.ndarray | None:
+    """The reference's first-layer weights cached beside the curves at ``path``, if any."""
+    try:
+        return np.load(first_layer_path(path), allow_pickle=False)
+    except (OSError, ValueError):
+        return None
 
 
 def reference_history(data: GradeData, train_config: dict, epochs: int) -> list[dict]:
@@ -116,6 +139,11 @@ class Background:
             info["problem"] = (f"training them failed (exit code {code}) "
                                f"{self.helper.last_error()}")
         return history, info
+
+    def first_layer(self) -> np.ndarray | None:
+        """The reference's first-layer weights, once its run is cached (see
+        :func:`cached_first_layer`)."""
+        return cached_first_layer(self.path) if self.ready() else None
 
     def __enter__(self) -> "Background":
         return self

@@ -115,9 +115,11 @@ def _status(load_error, gated_by: list[str], checks: list[dict]) -> str:
     return "graded"
 
 
-def arrays(artifacts: Artifacts, data: GradeData | None = None) -> dict[str, np.ndarray]:
-    """The arrays the report draws that do not belong in JSON (the first layer's weights, in
-    the original pixel order when the grade saw a permuted view)."""
+def arrays(artifacts: Artifacts, data: GradeData | None = None,
+           reference_first_layer: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The arrays the report draws that do not belong in JSON: the first layer's weights, in
+    the original pixel order when the grade saw a permuted view, and the reference's under
+    the same budget (trained on the original view) to set beside them."""
     tested = artifacts.get(TestPredictions)
     if tested is None or tested.first_layer is None:
         return {}
@@ -125,4 +127,7 @@ def arrays(artifacts: Artifacts, data: GradeData | None = None) -> dict[str, np.
     if data is not None and data.permutation is not None and \
             first.ndim == 2 and first.shape[0] == data.input_dim:
         first = data.permutation.restore_rows(first)
-    return {"first_layer": first}
+    out = {"first_layer": first}
+    if reference_first_layer is not None and reference_first_layer.shape[0] == first.shape[0]:
+        out["reference_first_layer"] = reference_first_layer
+    return out

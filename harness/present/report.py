@@ -20,13 +20,18 @@ from .templates import environment
 
 
 def _figures(history, reference_history, first_layer, image_shape, confusion, classes,
-             search_trials, title) -> dict:
+             search_trials, title, reference_first_layer=None) -> dict:
     figs = {}
     if history:
         figs["curves"] = plots.data_uri(plots.curves(history, reference_history, title))
     if first_layer is not None and first_layer.shape[0] == int(np.prod(image_shape)):
-        figs["weights"] = plots.data_uri(plots.weight_grid(first_layer, image_shape))
+        units = min(first_layer.shape[1], 48)
+        figs["weights"] = plots.data_uri(plots.weight_grid(first_layer, image_shape, units))
         figs["weights_diverging"] = len(image_shape) != 3  # how weight_grid scales the tiles
+        if reference_first_layer is not None and \
+                reference_first_layer.shape[0] == first_layer.shape[0]:
+            figs["weights_reference"] = plots.data_uri(plots.weight_grid(
+                reference_first_layer, image_shape, units))
     if confusion is not None:
         figs["confusion"] = plots.data_uri(plots.confusion(np.asarray(confusion), classes))
     if search_trials:
@@ -65,7 +70,8 @@ def write_grade_report(res: dict, arrays: dict, path: Path) -> None:
     figures = _figures(res.get("history"), res.get("reference_history"),
                        arrays.get("first_layer"), tuple(res.get("image_shape") or ()),
                        res.get("confusion_matrix"), res.get("classes") or [],
-                       search.get("trials"), f"{res['submission']} on {res['dataset']}")
+                       search.get("trials"), f"{res['submission']} on {res['dataset']}",
+                       arrays.get("reference_first_layer"))
     write_atomic(path, render(kind="grade", res=res, figures=figures,
                               gradient=gradient_pivot(_details(res, "gradient").get("rows", [])),
                               policy=_details(res, "policy"), fix_first=fix_first(res),
