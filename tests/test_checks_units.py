@@ -111,6 +111,17 @@ def test_every_step_model_is_recognised_as_itself(model):
     assert describe_step(THETA, theta1, N, 0.1, {"rtol": 1e-7, "atol": 1e-10}) == model.message
 
 
+@pytest.mark.parametrize("lrs, bug", [
+    ([0.1] * 4, "lr-constant"), ([0.1, 0.2, 0.3], "lr-rises"),
+    ([0.1, 0.05, 0.1], "lr-rises-after-falling"), ([0.1, 0.0, 0.05], "lr-not-positive"),
+    ([0.1, 0.09, 0.081], None), ([0.05, 0.1, 0.09, 0.08], None),  # a decay, warm-up or not
+])
+def test_every_schedule_model_is_recognised_and_a_decay_is_none(lrs, bug):
+    from harness.checks.schedules import recognise
+    got = recognise(lrs)
+    assert got.bug == bug and got.decays == (bug is None)
+
+
 def test_an_unknown_bug_is_located_where_backprop_starts_to_go_wrong():
     assert "from layer 2 down" in bugs.where_it_starts(["W1", "b2", "W2"], 3)
     assert "output layer" in bugs.where_it_starts(["W3", "W1"], 3)

@@ -4,8 +4,8 @@ The assignment asks for learning-rate decay, not for one formula: students write
 step, linear, inverse-time and cosine schedules, per epoch or per batch. Each family here is a
 named model of the recorded sequence ``lr[0..n-1]`` (per epoch, or per step when the run
 recorded one rate per step); :func:`recognise` returns the first that fits the numbers within
-floating-point tolerance, or a plain description of what the rates do instead. Decay of any
-recognised shape is decay; a rate that never falls, or rises after it has fallen, is not.
+floating-point tolerance. Decay of any recognised shape is decay; a sequence that is not a decay
+is one of the schedule bug models (constant, rising, rising again after falling, not positive).
 """
 
 from __future__ import annotations
@@ -14,16 +14,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .diagnoses import schedule as schedule_bugs
+
 RTOL = 1e-4
 
 
 @dataclass(frozen=True)
 class Schedule:
     """What a sequence of rates is: ``decays`` (falls overall, never rises after falling) and
-    ``name``, in words ("cosine from 0.1 to 0 over 10 epochs")."""
+    ``name``, in words ("cosine from 0.1 to 0 over 10 epochs"); for one that does not decay,
+    the ``bug`` model (:mod:`harness.checks.diagnoses.schedule`) it fits."""
 
     decays: bool
     name: str
+    bug: str | None = None
 
 
 def _close(a, b) -> bool:
@@ -90,18 +94,12 @@ def recognise(lrs, unit: str = "epoch") -> Schedule:
     lr = np.asarray(lrs, np.float64)
     if len(lr) < 2:
         return Schedule(False, f"one {unit} only: a decay cannot show")
-    if np.any(lr <= 0) or not np.all(np.isfinite(lr)):
-        return Schedule(False, "a learning rate that is zero, negative or not finite")
-    if _close(lr, lr[0]):
-        return Schedule(False, f"constant at {lr[0]:.4g}")
+    bug = schedule_bugs.explain(lr, unit)  # not a decay: which bug model it is
+    if bug is not None:
+        return Schedule(False, bug[1], bug[0].name)
     tol = RTOL * lr[:-1]
     falls, rises = np.diff(lr) < -tol, np.diff(lr) > tol
-    if not falls.any():
-        return Schedule(False, f"rises from {lr[0]:.4g} to {lr[-1]:.4g} and never falls")
     first_fall = int(np.argmax(falls))
-    if rises[first_fall:].any():
-        at = first_fall + int(np.argmax(rises[first_fall:])) + 2
-        return Schedule(False, f"rises again at {unit} {at} after falling")
     # what rises before the first fall is a warm-up; the decay starts at its peak
     start = int(np.flatnonzero(rises[:first_fall])[-1]) + 1 if rises[:first_fall].any() else 0
     after = lr[start:]

@@ -155,9 +155,9 @@ class SearchCheck(Check):
             tuple(ctx.hidden(h)) for h in s.search_grid["hidden_sizes"])]}
         n_train, n_val = s.search_size
         out_dir = ctx.proc.work.new_dir("search")
-        data_dir = runs.data_files(ctx, ctx.proc.work.new_dir("search-data"), data.x_train[:n_train],
-                                   data.y_train[:n_train], data.x_val[:n_val],
-                                   data.y_val[:n_val])
+        data_dir = runs.data_files(ctx, ctx.proc.work.new_dir("search-data"),
+                                   data.x_train[:n_train], data.y_train[:n_train],
+                                   data.x_val[:n_val], data.y_val[:n_val])
         result = ctx.call("harness_search", timeout=s.search_timeout,
                           x_train=data.x_train[:n_train], y_train=data.y_train[:n_train],
                           x_val=data.x_val[:n_val], y_val=data.y_val[:n_val], grid=grid,

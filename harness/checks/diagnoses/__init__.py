@@ -12,9 +12,8 @@ to every style that can have it), and the tests grade the fixtures and expect th
 - :mod:`harness.checks.diagnoses.loss`: what a loss is instead of mean cross-entropy, and what
   its L2 penalty is instead of either accepted convention.
 - :mod:`harness.checks.diagnoses.optimizer`: what one optimizer step does instead of θ − lr·g.
-
-Learning-rate schedules are recognised by shape, not diagnosed as bugs: any decay is decay
-(:mod:`harness.checks.schedules`).
+- :mod:`harness.checks.diagnoses.schedule`: what a recorded learning-rate sequence does instead
+  of decaying (any decay is decay: :mod:`harness.checks.schedules` recognises their shapes).
 """
 
 from __future__ import annotations
