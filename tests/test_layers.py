@@ -12,8 +12,9 @@ ALLOWED = {
     "files": set(),
     "blas": set(),
     "hookspecs": set(),
+    "conventions": {"hookspecs"},  # the contract's defaults, run in the worker
     "data": {"files"},
-    "sandbox": {"files", "hookspecs"},
+    "sandbox": {"files", "hookspecs", "conventions"},
     "present": {"files", "hookspecs", "templates"},
     "checks": {"files", "hookspecs", "sandbox", "data"},
     "grading": {"files", "blas", "hookspecs", "sandbox", "data", "checks", "present"},

@@ -127,8 +127,7 @@ def weight_grid(w1: np.ndarray, image_shape: tuple[int, ...], max_units: int = 6
         mosaic[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = tile
     fig, ax = plt.subplots(figsize=(cols * 0.9, rows * 0.9))
     if grey:
-        cmap = plt.get_cmap("RdBu_r").copy()
-        cmap.set_bad("#8c959f")
+        cmap = plt.get_cmap("RdBu_r").with_extremes(bad="#8c959f")
         ax.imshow(mosaic, cmap=cmap, vmin=-1.0, vmax=1.0, interpolation="nearest")
     else:
         ax.imshow(mosaic, vmin=0.0, vmax=1.0, interpolation="nearest")
