@@ -113,6 +113,9 @@ def test_overview_says_what_the_class_got_wrong_and_who(graded):
     assert "2 of 4" in gradient and "not averaged over the batch" in gradient
     assert 'href="#sub-bob"' in gradient and 'href="#sub-bob_copy"' in gradient
     assert wrong.index("<b>gradient</b>") < wrong.index("<b>policy</b>")  # most failed first
+    checkpoint = wrong[wrong.index("<b>checkpoint</b>"):].split("</tr>")[0]
+    assert checkpoint.count("<li>") == 1, checkpoint  # one bug, its evidence nested: one finding
+    assert "the checkpoint holds the last epoch, not the best" in checkpoint
     assert 'id="filter"' in html and "th.dataset.asc" in html  # sortable, filterable
     assert ">model / 40</button>" in html  # part columns with their maxima
     table = html[html.index('id="subs"'):html.index("</table>", html.index('id="subs"'))]

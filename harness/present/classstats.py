@@ -25,14 +25,23 @@ def diagnoses(check: dict) -> list[tuple[str, str]]:
     elif check["name"] == "accuracy" and "next tier" in check["message"]:
         found = ["below the accuracy tier for full credit"]
     else:
-        found = _PAREN.sub("", check["message"]).split("; ")
+        found = _unparenthesized(check["message"]).split("; ")
     out = {}
     for text in found:
-        text = _TENSORS.sub("", _PAREN.sub("", text)).strip()
+        text = _TENSORS.sub("", _unparenthesized(text)).strip()
         identity = _NUMBERS.sub("#", text)
         if text and not identity.startswith("#"):
             out.setdefault(identity, _shortened(text))
     return sorted(out.items())
+
+
+def _unparenthesized(text: str) -> str:
+    """``text`` without its parentheses, nested ones too (evidence, not the finding)."""
+    while True:
+        shorter = _PAREN.sub("", text)
+        if shorter == text:
+            return text
+        text = shorter
 
 
 def _shortened(text: str, limit: int = 160) -> str:
