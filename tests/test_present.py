@@ -279,6 +279,9 @@ def test_advice_follows_from_a_finding_or_is_absent():
     assert advice_for("accuracy", "the checkpoint could not be loaded (see the checkpoint "
                       "check)").startswith("fix what the checkpoint check reports first")
     assert advice_for("search", "something no rule knows") == ""
+    both = advice_for("gradient", "b1: not averaged over the batch (relu); W1: the L2 term is "
+                      "missing from this gradient (relu)")  # two bugs in one check: both
+    assert both.index("divide the summed gradient") < both.index("add reg × W")
 
 
 def test_a_run_on_finding_is_split_into_its_clauses_not_inside_parentheses():

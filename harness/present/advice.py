@@ -102,11 +102,13 @@ TRY_WHEN = [
 
 
 def advice_for(check: str, message: str) -> str:
-    """One thing to try for a failed ``check`` whose message is ``message``; for a check that
-    failed because another did (its message says "see the X check"), to fix that one first."""
-    for name, words, advice in TRY_WHEN:
-        if name == check and words in message:
-            return advice
+    """What to try for a failed ``check`` whose message is ``message``: one thing per finding a
+    rule knows, in the order the message names them; for a check that failed because another
+    did (its message says "see the X check"), to fix that one first."""
+    found = sorted((message.index(words), advice) for name, words, advice in TRY_WHEN
+                   if name == check and words in message)
+    if found:
+        return "; ".join(dict.fromkeys(advice for _, advice in found))
     cause = re.search(r"see the (\w+) check", message)
     if cause and cause.group(1) != check:
         return (f"fix what the {cause.group(1)} check reports first: this check depends on "
