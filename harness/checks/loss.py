@@ -85,16 +85,15 @@ class LossCheck(Check):
         (:mod:`harness.checks.diagnoses.loss`; for another objective, the gradient check then
         judges the backprop of that loss), or just the numbers."""
         model = loss_bugs.explain_data(loss0, logits, y)
-        if model is not None:
-            details.setdefault("diagnoses", []).append(model.name)
-        numbers = f"with reg=0 the loss is {loss0:.6g}; mean cross-entropy would be {ce:.6g}"
         if model is None:
             return (f"with reg=0 the loss is {loss0:.6g}, but the mean cross-entropy the harness "
                     f"computes for the parameters it set is {ce:.6g}")
+        details.setdefault("diagnoses", []).append(model.name)
         if "objective" in model.changes:
             name = model.changes["objective"]
             ctx.artifacts.put(Objective(name, bugs.OBJECTIVES[name][0]))
-        return f"{model.message} ({numbers})"
+        return (f"{model.message} (with reg=0 the loss is {loss0:.6g}; mean cross-entropy would "
+                f"be {ce:.6g})")
 
     def _l2(self, ctx, params, grads0, grads1, loss0, loss1, notes, details, source,
             n: int) -> Outcome:

@@ -1,9 +1,10 @@
 """The worker: the only process in which submission code runs.
 
-Started by :mod:`harness.sandbox` as ``python -m harness.sandbox.worker``. It blocks forbidden imports,
-loads the submission's plugin, then answers requests on the channel (:mod:`harness.sandbox.wire`) until
-the harness closes it. It only calls the student's hooks and returns their raw results: nothing
-that scores is computed here, since whatever runs in this process can be changed by the
+Started by :mod:`harness.sandbox` as ``python -m harness.sandbox.worker``. It blocks forbidden
+imports, loads the submission's plugin (with the contract's defaults, :mod:`harness.conventions`,
+for the hooks it leaves out), then answers requests on the channel (:mod:`harness.sandbox.wire`)
+until the harness closes it. It only calls the student's hooks and returns their raw results:
+nothing that scores is computed here, since whatever runs in this process can be changed by the
 submission. The submission's own stdout and stderr go to a pipe the harness reads, never to the
 channel; they are flushed before every reply, so a call's output arrives before its answer.
 """
@@ -124,6 +125,8 @@ class Worker:
         self.pm = pluggy.PluginManager("harness")
         self.pm.add_hookspecs(hookspecs)
         self.objects: dict[int, Any] = {}
+        self._params_declaration: str | None = None
+        self._declarations_read = False
 
     def load(self) -> dict:
         path = self.submission / PLUGIN_FILE
@@ -170,11 +173,12 @@ class Worker:
 
     def _declared_params(self) -> str | None:
         """The ``params`` declaration of ``harness_info`` (read when a default first needs it)."""
-        if not hasattr(self, "_params_declaration"):
+        if not self._declarations_read:
             info = self.pm.hook.harness_info() if self.pm.hook.harness_info.get_hookimpls() \
                 else None
             value = info.get("params") if isinstance(info, dict) else None
             self._params_declaration = value if isinstance(value, str) else None
+            self._declarations_read = True
         return self._params_declaration
 
     def handle_of(self, obj: Any) -> int:
