@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .diagnoses import schedule as schedule_bugs
-
-RTOL = 1e-4
+from .diagnoses.schedule import RTOL
 
 
 @dataclass(frozen=True)
@@ -97,8 +96,7 @@ def recognise(lrs, unit: str = "epoch") -> Schedule:
     bug = schedule_bugs.explain(lr, unit)  # not a decay: which bug model it is
     if bug is not None:
         return Schedule(False, bug[1], bug[0].name)
-    tol = RTOL * lr[:-1]
-    falls, rises = np.diff(lr) < -tol, np.diff(lr) > tol
+    falls, rises = schedule_bugs.falls_and_rises(lr)
     first_fall = int(np.argmax(falls))
     # what rises before the first fall is a warm-up; the decay starts at its peak
     start = int(np.flatnonzero(rises[:first_fall])[-1]) + 1 if rises[:first_fall].any() else 0

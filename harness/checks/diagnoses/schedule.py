@@ -13,7 +13,7 @@ import numpy as np
 
 from . import BugModel
 
-RTOL = 1e-4
+RTOL = 1e-4  # relative tolerance between rates, here and in harness.checks.schedules
 
 SCHEDULE_MODELS = (
     BugModel("lr-not-positive", "a learning rate that is zero, negative or not finite",
@@ -27,14 +27,15 @@ SCHEDULE_MODELS = (
 )
 
 
-def _steps(lr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def falls_and_rises(lr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where consecutive rates fall and where they rise, beyond :data:`RTOL`."""
     tol = RTOL * lr[:-1]
     return np.diff(lr) < -tol, np.diff(lr) > tol
 
 
 def _rise_after_fall(lr: np.ndarray) -> int | None:
     """The 1-based index of the first rate that rises after the rates have fallen."""
-    falls, rises = _steps(lr)
+    falls, rises = falls_and_rises(lr)
     if not falls.any():
         return None
     first_fall = int(np.argmax(falls))
@@ -46,7 +47,7 @@ def _rise_after_fall(lr: np.ndarray) -> int | None:
 TESTS: dict[str, Callable[[np.ndarray], bool]] = {
     "not_positive": lambda lr: bool(np.any(~np.isfinite(lr)) or np.any(lr <= 0)),
     "constant": lambda lr: bool(np.allclose(lr, lr[0], rtol=RTOL, atol=1e-12)),
-    "rises": lambda lr: not _steps(lr)[0].any(),
+    "rises": lambda lr: not falls_and_rises(lr)[0].any(),
     "rises_after_falling": lambda lr: _rise_after_fall(lr) is not None,
 }
 
