@@ -52,7 +52,7 @@ OPERATORS = {
     "loss-no-penalty": ("loss", "add the matching penalty to the loss"),
     "step-sign": ("optimizer", "sign error"),
     "step-frozen-biases": ("optimizer", "b1"),
-    "step-lr-ignored": ("optimizer", "ignores the learning rate it is given"),
+    "step-lr-ignored": ("optimizer", "ignores the lr it is given"),
     "no-decay": ("optimizer", "the learning rate does not decay"),
     "save-last": ("checkpoint", "not the best"),
 }

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from harness.grading import record
 from harness.grading.renderer import render_from_records
+from harness.present.gradebook import platform_file
 from harness.present.overview import write_overview
 
 
@@ -40,6 +41,6 @@ def rerender(directory: Path, templates: tuple[Path, ...] = (), csv_format: str 
     unmatched = write_overview(rows, [d.name for d in graded],
                                [Path(r.get("path", d)) for d, r in zip(graded, rows)],
                                directory, templates, csv_format, roster, assignment)
-    extra = [directory / f"grades-{csv_format}.csv"] if csv_format != "harness" else []
+    extra = [directory / platform_file(csv_format)] if csv_format != "harness" else []
     return [*written, directory / "index.html", directory / "grades.csv", *extra], unmatched
 

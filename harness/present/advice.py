@@ -78,9 +78,8 @@ TRY_WHEN = [
     ("optimizer", "did not change", "update every parameter, biases included"),
     ("optimizer", "keeps state between calls", "make harness_train_step one plain SGD step, "
      "with no momentum carried from call to call"),
-    ("optimizer", "ignores the lr", "use the lr the step is given"),
-    ("optimizer", "ignores the learning rate", "multiply the gradient by the lr the step is "
-     "given: θ − lr·g"),
+    ("optimizer", "ignores the lr", "multiply the gradient by the lr the step is given: "
+     "θ − lr·g"),
     ("optimizer", "carries momentum", "apply momentum only when it is asked for (momentum > 0)"),
     ("optimizer", "like Adam", "the assignment asks for SGD: θ − lr·g"),
     ("checkpoint", "not the best",

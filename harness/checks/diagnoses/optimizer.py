@@ -16,7 +16,7 @@ STEP_MODELS = (
              fixture="corpus:step-frozen-biases"),
     BugModel("step-sign", "the step goes uphill (θ + lr·g): sign error", {"sign": -1.0},
              fixture="corpus:step-sign"),
-    BugModel("step-lr-ignored", "the step ignores the learning rate it is given (θ − g)",
+    BugModel("step-lr-ignored", "the step ignores the lr it is given (θ − g)",
              {"rate": "one"}, fixture="corpus:step-lr-ignored"),
     BugModel("step-sign-of-gradient", "the step moves every parameter by lr whatever the "
              "gradient's size (θ − lr·sign(g)), like Adam or RMSProp: the assignment asks for "
