@@ -114,25 +114,29 @@ def write_gradebooks(rows: list[dict], names: list[str], directory: Path,
     paths = [directory / "grades.csv"]
     write_grades_csv(rows, names, paths[0])
     unmatched: list[str] = []
-    if fmt != "harness":
+    if fmt == "canvas":
         paths.append(directory / platform_file(fmt))
-        if fmt == "canvas" and roster is not None:
-            matched = match_roster(names, rows, roster)
-            unmatched = [n for n in names if n not in matched]
-            _write_canvas_matched(rows, names, matched, paths[1], assignment)
-        else:
-            write_grades_csv(rows, names, paths[1], fmt, assignment)
+        matched = match_roster(names, rows, roster) if roster is not None else {
+            name: {"Student": student_name(r) or name, "ID": "", "SIS User ID": "",
+                   "SIS Login ID": name, "Section": ""} for name, r in zip(names, rows)}
+        unmatched = [n for n in names if n not in matched]
+        _write_canvas(rows, names, matched, paths[1], assignment)
+    elif fmt != "harness":
+        paths.append(directory / platform_file(fmt))
+        write_grades_csv(rows, names, paths[1], fmt, assignment)
     return paths, unmatched
 
 
-def _write_canvas_matched(rows: list[dict], names: list[str], matched: dict[str, dict],
-                          path: Path, assignment: str) -> None:
+def _write_canvas(rows: list[dict], names: list[str], students: dict[str, dict],
+                  path: Path, assignment: str) -> None:
+    """Canvas's import file: :data:`ROSTER_COLUMNS` of each submission's student in
+    ``students`` (submissions without one left out), then the grade under ``assignment``."""
     buf = io.StringIO()
     w = _InertWriter(csv.writer(buf))
     w.writerow([*ROSTER_COLUMNS, assignment])
     for name, r in zip(names, rows):
-        if name in matched:
-            w.writerow([*(matched[name][c] for c in ROSTER_COLUMNS), r.get("score", "")])
+        if name in students:
+            w.writerow([*(students[name][c] for c in ROSTER_COLUMNS), r.get("score", "")])
     write_atomic(path, buf.getvalue())
 
 
@@ -143,14 +147,10 @@ def platform_file(fmt: str) -> str:
 def write_grades_csv(rows: list[dict], names: list[str], path: Path,
                      fmt: str = "harness", assignment: str = "harness") -> None:
     """Write the gradebook for ``rows`` (results documents) named ``names`` in format
-    ``fmt``."""
+    ``fmt`` ("harness" or "moodle"; Canvas's file: :func:`write_gradebooks`)."""
     buf = io.StringIO()
     w = _InertWriter(csv.writer(buf))
-    if fmt == "canvas":
-        w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
-        for name, r in zip(names, rows):
-            w.writerow([student_name(r) or name, "", "", name, "", r.get("score", "")])
-    elif fmt == "moodle":
+    if fmt == "moodle":
         w.writerow(["Username", "Full name", assignment, "Feedback"])
         for name, r in zip(names, rows):
             w.writerow([name, student_name(r), r.get("score", ""), _failed(r)])
