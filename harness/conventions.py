@@ -177,40 +177,44 @@ def _out_in(weights: list[np.ndarray]) -> bool:
     return not canonical and all(a.shape[0] == b.shape[1] for a, b in pairs)
 
 
+def _stored(model, declared: str | None) -> tuple[list[tuple[str, _Slot]], dict, bool]:
+    """Where the model keeps each parameter, the arrays as stored, and whether its weights are
+    stored ``(out, in)``."""
+    slots = parameter_slots(model, declared)
+    stored = {name: np.asarray(slot.get()) for name, slot in slots}
+    return slots, stored, _out_in([v for k, v in stored.items() if k.startswith("W")])
+
+
 def get_params(model, declared: str | None = None) -> dict[str, np.ndarray]:
     """The canonical ``{"W1": (in, out), "b1": (out,), ...}`` view of the model's parameters."""
-    slots = parameter_slots(model, declared)
-    raw = {name: np.asarray(slot.get()) for name, slot in slots}
-    flip = _out_in([v for k, v in raw.items() if k.startswith("W")])
+    _, stored, flip = _stored(model, declared)
     return {k: (v.T if flip else v) if k.startswith("W") else v.reshape(-1)
-            for k, v in raw.items()}
+            for k, v in stored.items()}
 
 
 def set_params(model, params: dict, declared: str | None = None) -> None:
     """Write canonical ``params`` into the model where, and as, it keeps them."""
-    slots = parameter_slots(model, declared)
-    current = {name: np.asarray(slot.get()) for name, slot in slots}
-    flip = _out_in([v for k, v in current.items() if k.startswith("W")])
+    slots, stored, flip = _stored(model, declared)
     for name, slot in slots:
-        old, new = current[name], np.asarray(params[name])
+        old, new = stored[name], np.asarray(params[name])
         new = new.T if flip and name.startswith("W") else new
         slot.put(np.array(new.reshape(old.shape), dtype=old.dtype))
 
 
-def _dtype(model, declared) -> np.dtype | None:
+def _as_model_computes(model, declared: str | None, x: np.ndarray) -> np.ndarray:
+    """``x`` in the dtype of the model's parameters (a float32 model gets float32 inputs), or
+    as it is when they cannot be found."""
     try:
-        return next(iter(get_params(model, declared).values())).dtype
-    except (ConventionError, StopIteration):
-        return None
+        _, stored, _ = _stored(model, declared)
+    except ConventionError:
+        return x
+    return x.astype(next(iter(stored.values())).dtype, copy=False)
 
 
-def _method(model, name: str):
+def _own_method(model, name: str):
+    """The model's own ``name`` method, None for a plain container or a model without it."""
     method = getattr(model, name, None)
-    if not callable(method) or isinstance(model, (dict, list, tuple)):
-        raise ConventionError(f"harness_plugin.py has no harness_{name}, and the model (a "
-                              f"{type(model).__name__}) has no {name}(x) method to call by "
-                              f"convention: write harness_{name}")
-    return method
+    return None if isinstance(model, (dict, list, tuple)) or not callable(method) else method
 
 
 def defaults(missing, declared_params: Callable[[], str | None], hook) -> types.SimpleNamespace:
@@ -228,15 +232,19 @@ def defaults(missing, declared_params: Callable[[], str | None], hook) -> types.
 
     @hookimpl
     def harness_forward(model, x):
-        dtype = _dtype(model, declared_params())
-        out = _method(model, "forward")(x.astype(dtype, copy=False) if dtype else x)
+        forward = _own_method(model, "forward")
+        if forward is None:
+            raise ConventionError(f"harness_plugin.py has no harness_forward, and the model (a "
+                                  f"{type(model).__name__}) has no forward(x) method to call "
+                                  "by convention: write harness_forward")
+        out = forward(_as_model_computes(model, declared_params(), x))
         return out[0] if isinstance(out, tuple) else out
 
     @hookimpl
     def harness_predict(model, x):
-        if callable(getattr(model, "predict", None)) and not isinstance(model, dict):
-            dtype = _dtype(model, declared_params())
-            return model.predict(x.astype(dtype, copy=False) if dtype else x)
+        predict = _own_method(model, "predict")
+        if predict is not None:
+            return predict(_as_model_computes(model, declared_params(), x))
         return np.asarray(hook.harness_forward(model=model, x=x)).argmax(axis=1)
 
     offered = {f.__name__: f for f in (harness_get_params, harness_set_params,
