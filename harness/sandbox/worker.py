@@ -80,7 +80,7 @@ def explain_load_error(exc: BaseException, module) -> str:
         where = f"{os.path.basename(exc.filename or PLUGIN_FILE)}, line {exc.lineno}"
         return f"syntax error ({where}): {exc.msg}"
     text = str(exc)
-    hook = re.search(r"hook '(\w+)'", text) or re.search(r"unknown hook '(\w+)'", text)
+    hook = re.search(r"hook '(\w+)'", text)  # pluggy's "for hook 'x'", ours "unknown hook 'x'"
     func = getattr(module, hook.group(1), None) if hook and module else None
     if func is None:
         return ""
