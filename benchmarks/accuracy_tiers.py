@@ -4,9 +4,9 @@ Grades, as one batch through the command line (``harness grade DIR --jobs J``): 
 the corpus's student styles as they are, three of them with bugs applied by machine
 (:mod:`tests.corpus`) one at a time, and every style with three at once. Prints, for each, the
 test accuracy of the saved model, the search check's best trial and the share of accuracy
-points the rubric's tiers give it, sorted by accuracy: the tiers should separate the clean submissions from the
-buggy ones. Needs the real data (``--data-dir``); a CIFAR-10 rebuilt from JPEGs gives figures
-close to, not equal to, the official files'.
+points the rubric's tiers give it, sorted by accuracy: the tiers should separate the clean
+submissions from the buggy ones. Needs the real data (``--data-dir``); a CIFAR-10 rebuilt from
+JPEGs gives figures close to, not equal to, the official files'.
 
     python benchmarks/accuracy_tiers.py --dataset cifar10 --data-dir D [--jobs 2] [--rubric R]
 """
